@@ -1,0 +1,191 @@
+"""Calibration: which camera, mirroring, the play area, the threshold and the smoothing.
+
+The calibration screen (``python -m handplay.calibrate``) writes a JSON file in the user's
+config directory; :class:`handplay.Input` reads it when ``calibration=None``. A game can also
+build a :class:`Calibration` itself and pass it in.
+
+Coordinates, written once:
+
+* camera pixels: origin top-left of the captured frame, x right, y down;
+* *view* coordinates: camera pixels divided by the frame size (0..1), then flipped left-right
+  when ``mirror`` is on, so the view is what a player sees in a mirror. The play area and the
+  calibration preview both live in view coordinates;
+* ``norm_pos``: (0, 0) at the play area's top-left corner, (1, 1) at its bottom-right; a hand
+  outside the play area has values outside 0..1 (they are not clipped);
+* ``pos``: ``norm_pos`` times the screen size, in screen pixels, y down.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+CONFIG_ENV = "HANDPLAY_CONFIG_DIR"
+_FILE_NAME = "calibration.json"
+
+
+@dataclass(frozen=True)
+class Smoothing:
+    """One Euro filter settings, in units of the hand's radius (so they fit any hand size).
+
+    Attributes:
+        min_cutoff: cutoff frequency (Hz) when the hand is still; lower = less jitter, more lag.
+        beta: how fast the cutoff rises with speed (per hand radius per second); higher = less lag
+            on fast moves.
+        d_cutoff: cutoff frequency (Hz) of the speed estimate.
+    """
+
+    min_cutoff: float = 1.0
+    beta: float = 0.3
+    d_cutoff: float = 1.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not value > 0:
+                raise ValueError(f"smoothing {f.name} must be greater than 0, not {value!r}")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How camera pixels map onto the screen, and the detection settings.
+
+    Attributes:
+        camera: the camera index or video path the calibration was made for.
+        mirror: flip left-right so moving your right hand moves the cursor right (like a mirror).
+        play_area: ``(x0, y0, x1, y1)`` in view coordinates (0..1, see the module docstring); this
+            rectangle of the camera view is stretched onto the whole screen.
+        threshold: peak threshold, or ``None`` for the model's recommended one.
+        smoothing: the One Euro filter settings.
+    """
+
+    camera: int | str = 0
+    mirror: bool = True
+    play_area: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
+    threshold: float | None = None
+    smoothing: Smoothing = field(default_factory=Smoothing)
+
+    def __post_init__(self) -> None:
+        x0, y0, x1, y1 = (float(v) for v in self.play_area)
+        if not (0.0 <= x0 < x1 <= 1.0 and 0.0 <= y0 < y1 <= 1.0):
+            raise ValueError(
+                "play_area must be (x0, y0, x1, y1) with 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1, "
+                f"not {self.play_area!r}"
+            )
+        object.__setattr__(self, "play_area", (x0, y0, x1, y1))
+        if self.threshold is not None and not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"threshold must be between 0 and 1, not {self.threshold!r}")
+
+    def to_view(self, x: float, y: float, frame_size: tuple[int, int]) -> tuple[float, float]:
+        """Camera pixel ``(x, y)`` to view coordinates (0..1, mirrored if ``mirror``)."""
+        w, h = frame_size
+        u, v = (x + 0.5) / w, (y + 0.5) / h
+        return (1.0 - u if self.mirror else u), v
+
+    def to_norm(self, x: float, y: float, frame_size: tuple[int, int]) -> tuple[float, float]:
+        """Camera pixel ``(x, y)`` to play-area coordinates (0..1 inside the play area)."""
+        u, v = self.to_view(x, y, frame_size)
+        x0, y0, x1, y1 = self.play_area
+        return (u - x0) / (x1 - x0), (v - y0) / (y1 - y0)
+
+    def to_screen(
+        self, x: float, y: float, frame_size: tuple[int, int], screen_size: tuple[int, int]
+    ) -> tuple[float, float]:
+        """Camera pixel ``(x, y)`` to screen pixels."""
+        nx, ny = self.to_norm(x, y, frame_size)
+        return nx * screen_size[0], ny * screen_size[1]
+
+    def scale(self, frame_size: tuple[int, int], screen_size: tuple[int, int]) -> float:
+        """Screen pixels per camera pixel (the mean of x and y), for radii and speeds."""
+        x0, y0, x1, y1 = self.play_area
+        sx = screen_size[0] / (frame_size[0] * (x1 - x0))
+        sy = screen_size[1] / (frame_size[1] * (y1 - y0))
+        return 0.5 * (sx + sy)
+
+    def with_changes(self, **changes: object) -> Calibration:
+        """A copy with some fields replaced (the calibration screen edits this way)."""
+        return replace(self, **changes)
+
+    # ---- file format ---------------------------------------------------------------------
+
+    def to_json(self) -> str:
+        """The JSON text written to the calibration file."""
+        data = asdict(self)
+        data["play_area"] = list(self.play_area)
+        data["format"] = 1
+        return json.dumps(data, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str, origin: str = "<string>") -> Calibration:
+        """Parse the calibration file's text.
+
+        Raises:
+            ValueError: the text is not valid JSON or holds unknown or bad values; the message
+                names ``origin`` (the file) and the key.
+        """
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{origin}: not valid JSON ({e}); delete it or recalibrate") from e
+        if not isinstance(data, dict):
+            raise ValueError(f"{origin}: expected a JSON object, not {type(data).__name__}")
+        data.pop("format", None)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"{origin}: unknown keys {unknown}; valid keys are {sorted(known)}")
+        try:
+            smoothing = Smoothing(**data.pop("smoothing", {}))
+            if "play_area" in data:
+                data["play_area"] = tuple(data["play_area"])
+            return cls(smoothing=smoothing, **data)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{origin}: {e}") from e
+
+    def save(self, path: str | os.PathLike[str] | None = None) -> Path:
+        """Write atomically (temporary file + rename) to ``path`` or :func:`default_path`."""
+        target = Path(path) if path is not None else default_path()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(self.to_json() + "\n", encoding="utf-8")
+        os.replace(tmp, target)
+        log.info("calibration saved to %s", target)
+        return target
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None) -> Calibration:
+        """Read ``path`` (or :func:`default_path`); defaults when no file exists there.
+
+        Raises:
+            ValueError: the file exists but is malformed (the message names the file).
+        """
+        source = Path(path) if path is not None else default_path()
+        if not source.exists():
+            if path is not None:
+                raise FileNotFoundError(
+                    f"calibration file {source} does not exist; run python -m handplay.calibrate"
+                )
+            return cls()
+        return cls.from_json(source.read_text(encoding="utf-8"), origin=str(source))
+
+
+def config_dir() -> Path:
+    """The user's handplay config folder (``$HANDPLAY_CONFIG_DIR`` overrides it)."""
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming")) / "handplay"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "handplay"
+    return Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "handplay"
+
+
+def default_path() -> Path:
+    """Where the calibration screen saves and ``Input`` looks: ``config_dir()/calibration.json``."""
+    return config_dir() / _FILE_NAME

@@ -1,0 +1,1 @@
+"""Training, evaluation, recording and annotation for the hand model (needs the `train` extra)."""

@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+
+from training.labels import HandLabel
+from training.targets import Targets, check_targets, from_grid, make_targets, to_grid
+
+
+def test_peak_is_one_at_the_labelled_centre_cell():
+    # x=41.5 -> grid 10.0 ; y=17.5 -> grid 4.0 (cell centres at (j+0.5)*s-0.5)
+    t = make_targets([HandLabel(41.5, 17.5, 12.0)], image_size=(96, 64), stride=4)
+    assert t.heatmap.shape == (16, 24) and t.heatmap.dtype == np.float32
+    assert np.unravel_index(t.heatmap.argmax(), t.heatmap.shape) == (4, 10)
+    assert t.heatmap[4, 10] == 1.0
+    assert 0.0 <= t.heatmap.min() and t.heatmap.max() <= 1.0
+    assert t.size[4, 10] == 12.0
+    assert t.ignore.max() == 0.0
+
+
+def test_sub_cell_offset_shows_in_neighbours():
+    t = make_targets([HandLabel(42.5, 17.5, 12.0)], image_size=(96, 64), stride=4)
+    assert t.heatmap[4, 10] == 1.0
+    assert t.heatmap[4, 11] > t.heatmap[4, 9]
+
+
+def test_other_hand_is_ignored_and_overlaps_combine_by_max():
+    hands = [
+        HandLabel(20, 20, 10, "open"),
+        HandLabel(26, 20, 10, "open"),
+        HandLabel(70, 40, 8, "other"),
+    ]
+    t = make_targets(hands, image_size=(96, 64), stride=4)
+    assert t.heatmap.max() == 1.0 and (t.heatmap == 1.0).sum() == 2
+    gi, gj = round(to_grid(40, 4)), round(to_grid(70, 4))
+    assert t.ignore[gi, gj] == 1.0 and t.heatmap[gi, gj] < 1e-3
+    assert t.ignore[round(to_grid(20, 4)), round(to_grid(20, 4))] == 0.0
+
+
+def test_hand_centre_outside_image_is_ignored_not_a_target():
+    t = make_targets([HandLabel(-5, 30, 10)], image_size=(64, 64), stride=4)
+    assert t.heatmap.max() == 0.0 and t.ignore[7, 0] == 1.0
+
+
+def test_grid_round_trip_and_range_check():
+    assert from_grid(to_grid(13.25, 4), 4) == pytest.approx(13.25)
+    bad = Targets(
+        np.full((2, 2), 255, np.float32), np.zeros((2, 2), np.float32), np.zeros((2, 2), np.float32)
+    )
+    with pytest.raises(ValueError, match="0..1"):
+        check_targets(bad)

@@ -1,0 +1,272 @@
+"""The hand detector: a frame in, hand centres and radii out, through an ONNX heatmap model.
+
+Resizing keeps the aspect ratio: the frame is scaled by ``s = min(W_in / w, H_in / h)`` so it
+fits inside the model's input size ``W_in × H_in``, placed at the top-left corner, and the rest
+is padded with black. Input and output sizes are rounded up to a multiple of the model's stride.
+A frame pixel ``x_f`` lands at input pixel ``x_in = (x_f + 0.5)·s − 0.5`` (pixel centres at
+integer coordinates, as ``cv2.resize`` samples them), and heatmap cell ``j`` is centred at input
+pixel ``(j + 0.5)·stride − 0.5`` (the model contract in DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from handplay.peaks import blob_radius, find_peaks
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "assets" / "models" / "hand.onnx"
+REQUIRED_METADATA = (
+    "handplay.format",
+    "handplay.stride",
+    "handplay.input_size",
+    "handplay.threshold",
+)
+SUPPORTED_FORMAT = "1"
+
+
+class ModelError(ValueError):
+    """The model file is missing or does not follow handplay's ONNX model contract."""
+
+
+class Detection(NamedTuple):
+    """One detected hand, in frame pixels (origin top-left, y down, not mirrored).
+
+    Attributes:
+        x: centre column, px (sub-pixel).
+        y: centre row, px.
+        radius: hand radius, px.
+        score: the heatmap peak value, 0..1.
+    """
+
+    x: float
+    y: float
+    radius: float
+    score: float
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"320x192"`` -> ``(320, 192)``.
+
+    Raises:
+        ValueError: not two positive integers joined by ``x``.
+    """
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise ValueError(f"size must look like WIDTHxHEIGHT, e.g. 320x192, not {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return int(math.ceil(value / multiple) * multiple)
+
+
+class Detector:
+    """Finds hands in BGR frames with an ONNX heatmap model on the CPU.
+
+    Args:
+        model: path to an ``.onnx`` file following the model contract; ``None`` for the model
+            shipped in ``assets/models/hand.onnx``.
+        threads: onnxruntime intra-op threads. The default 1 leaves the other cores to the game.
+        input_size: ``(width, height)`` the frames are resized into; ``None`` for the size the
+            model was trained for (its ``handplay.input_size`` metadata).
+        threshold: peak threshold; ``None`` for the model's recommended one.
+        max_hands: at most this many detections per frame (the strongest).
+
+    Raises:
+        ModelError: the file is missing, not ONNX, or breaks the contract (the message says what
+            is wrong and how to fix it).
+
+    Example:
+        >>> det = Detector(make_disc_model(tmp / "disc.onnx"))      # doctest: +SKIP
+        >>> det.detect(render_disc_frame((320, 180), [(100, 90, 20)]))  # doctest: +SKIP
+        [Detection(x=100.0, y=90.0, radius=20.4, score=0.85)]
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        threads: int = 1,
+        input_size: tuple[int, int] | None = None,
+        threshold: float | None = None,
+        max_hands: int = 8,
+    ) -> None:
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, not {threads}")
+        if threshold is not None and not 0.0 < threshold < 1.0:
+            raise ValueError(f"threshold must be between 0 and 1, not {threshold}")
+        self.path = Path(model) if model is not None else DEFAULT_MODEL
+        self.session = _open_session(self.path, threads)
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.metadata: dict[str, str] = dict(meta)
+        self.stride = int(meta["handplay.stride"])
+        size = input_size or parse_size(meta["handplay.input_size"])
+        self.input_size = (_round_up(size[0], self.stride), _round_up(size[1], self.stride))
+        self.threshold = float(threshold if threshold is not None else meta["handplay.threshold"])
+        self.max_hands = max_hands
+        self._has_size = any(o.name == "size" for o in self.session.get_outputs())
+        self._outputs = ["heatmap", "size"] if self._has_size else ["heatmap"]
+        self._canvas = np.zeros((self.input_size[1], self.input_size[0], 3), np.uint8)
+        #: Milliseconds of the last call's stages: preprocess, inference, peaks.
+        self.timings: dict[str, float] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"Detector({str(self.path)!r}, input_size={self.input_size}, "
+            f"stride={self.stride}, threshold={self.threshold})"
+        )
+
+    # ---- stages ---------------------------------------------------------------------------
+
+    def _preprocess(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
+        """BGR uint8 H×W×3 -> (1×3×H_in×W_in float32 RGB 0..1, scale s)."""
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(
+                f"frame must be an H×W×3 uint8 BGR image, not shape {frame.shape} {frame.dtype}"
+            )
+        h, w = frame.shape[:2]
+        in_w, in_h = self.input_size
+        s = min(in_w / w, in_h / h)
+        rw, rh = min(in_w, round(w * s)), min(in_h, round(h * s))
+        interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+        self._canvas[:rh, :rw] = cv2.resize(frame, (rw, rh), interpolation=interp)
+        self._canvas[rh:, :] = 0
+        self._canvas[:, rw:] = 0
+        rgb = self._canvas[:, :, ::-1].transpose(2, 0, 1)[None]  # 1×3×H×W, RGB
+        return np.ascontiguousarray(rgb, dtype=np.float32) * np.float32(1 / 255), s
+
+    def _infer(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        outs = self.session.run(self._outputs, {"image": tensor})
+        return outs[0][0, 0], (outs[1][0, 0] if self._has_size else None)
+
+    def _valid_cells(self, frame_shape: tuple[int, ...], s: float) -> tuple[int, int]:
+        """How many output rows and columns cover the frame (the rest is padding)."""
+        h, w = frame_shape[:2]
+        return (
+            min(self._canvas.shape[0] // self.stride, math.ceil(h * s / self.stride)),
+            min(self._canvas.shape[1] // self.stride, math.ceil(w * s / self.stride)),
+        )
+
+    # ---- public ---------------------------------------------------------------------------
+
+    def heatmap(self, frame: np.ndarray) -> np.ndarray:
+        """The model's confidence grid for ``frame``, cropped to the part that covers it.
+
+        Args:
+            frame: H×W×3 uint8 BGR image.
+
+        Returns:
+            float32 array (rows × cols), values 0..1; cell ``(i, j)`` covers frame pixels around
+            ``((j + 0.5)·stride / s, (i + 0.5)·stride / s)`` (see the module docstring).
+        """
+        tensor, s = self._preprocess(frame)
+        heat, _ = self._infer(tensor)
+        rows, cols = self._valid_cells(frame.shape, s)
+        return heat[:rows, :cols]
+
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        """Hands in ``frame``, strongest first, in frame pixels.
+
+        Args:
+            frame: H×W×3 uint8 BGR image (as ``cv2.VideoCapture`` gives).
+
+        Returns:
+            Up to ``max_hands`` :class:`Detection` values.
+        """
+        return self.detect_with_heatmap(frame)[0]
+
+    def detect_with_heatmap(self, frame: np.ndarray) -> tuple[list[Detection], np.ndarray]:
+        """:meth:`detect` and :meth:`heatmap` from one inference (for previews)."""
+        t0 = time.perf_counter()
+        tensor, s = self._preprocess(frame)
+        t1 = time.perf_counter()
+        heat, size = self._infer(tensor)
+        t2 = time.perf_counter()
+        rows, cols = self._valid_cells(frame.shape, s)
+        heat = heat[:rows, :cols]
+        peaks = find_peaks(heat, self.threshold, self.max_hands)
+        if size is not None:
+            radius_in = size[peaks.row, peaks.col]  # input pixels, read at the peak cell
+        else:
+            radius_in = blob_radius(heat, peaks) * self.stride
+        # cell -> input pixel -> frame pixel (module docstring)
+        xs = ((peaks.x + 0.5) * self.stride) / s - 0.5
+        ys = ((peaks.y + 0.5) * self.stride) / s - 0.5
+        detections = [
+            Detection(float(x), float(y), float(max(r, 1.0) / s), float(sc))
+            for x, y, r, sc in zip(xs, ys, radius_in, peaks.score, strict=True)
+        ]
+        t3 = time.perf_counter()
+        self.timings = {
+            "preprocess": (t1 - t0) * 1e3,
+            "inference": (t2 - t1) * 1e3,
+            "peaks": (t3 - t2) * 1e3,
+        }
+        return detections, heat
+
+
+def _open_session(path: Path, threads: int) -> ort.InferenceSession:
+    """Open and validate an ONNX model against the contract."""
+    fix = "pass model=None for the shipped model, or train one with python -m training.fit"
+    if not path.exists():
+        raise ModelError(f"model file {path} does not exist; {fix}")
+    if path.is_dir():
+        raise ModelError(f"model path {path} is a folder, not an .onnx file; {fix}")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3  # onnxruntime's warnings are not the user's business
+    try:
+        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises several private exception types
+        raise ModelError(f"{path} is not a loadable ONNX model ({e}); {fix}") from e
+    meta = session.get_modelmeta().custom_metadata_map
+    missing = [k for k in REQUIRED_METADATA if k not in meta]
+    if missing:
+        raise ModelError(
+            f"{path} lacks the handplay metadata keys {missing}; export it with "
+            "python -m training.export (or add them to metadata_props)"
+        )
+    if meta["handplay.format"] != SUPPORTED_FORMAT:
+        raise ModelError(
+            f"{path} has handplay.format {meta['handplay.format']!r}; this "
+            f"handplay reads format {SUPPORTED_FORMAT!r}: upgrade handplay or re-export"
+        )
+    try:
+        stride = int(meta["handplay.stride"])
+        parse_size(meta["handplay.input_size"])
+        threshold = float(meta["handplay.threshold"])
+    except ValueError as e:
+        raise ModelError(f"{path} has malformed handplay metadata: {e}") from e
+    if stride < 1 or not 0 < threshold < 1:
+        raise ModelError(
+            f"{path}: handplay.stride must be >= 1 and handplay.threshold in (0, 1), "
+            f"not {stride} and {threshold}"
+        )
+    inputs = {i.name: i for i in session.get_inputs()}
+    if "image" not in inputs:
+        raise ModelError(
+            f"{path} has no input named 'image' (inputs: {sorted(inputs)}); "
+            "the contract wants image: float32 N×3×H×W"
+        )
+    shape = inputs["image"].shape
+    if len(shape) != 4:
+        raise ModelError(f"{path}: input 'image' must have rank 4 (N×3×H×W), not shape {shape}")
+    if shape[1] != 3:
+        raise ModelError(f"{path}: input 'image' must have 3 channels (RGB), not {shape[1]}")
+    outputs = [o.name for o in session.get_outputs()]
+    if "heatmap" not in outputs:
+        raise ModelError(f"{path} has no output named 'heatmap' (outputs: {outputs})")
+    return session

@@ -1,0 +1,179 @@
+"""Peak finding on a heatmap: 3×3 non-maximum suppression, threshold, top-K, sub-cell refinement.
+
+All in vectorised numpy; a 80×48 grid takes a few tens of microseconds.
+
+Coordinates are in *cells* of the heatmap grid: cell ``(row i, col j)`` has its centre at
+``(x, y) = (j, i)``. :mod:`handplay.detector` turns cells into frame pixels.
+
+Refinement: the position is the weighted average of the 3×3 cell centres around the peak. With
+the raw heatmap values as weights the average is pulled toward the centre cell (the neighbours
+are never zero), so by default the weights are the values minus the smallest value of the 3×3
+window, which removes most of that pull. ``python -m handplay.peaks`` measures both against the
+integer peak on Gaussian blobs at random sub-cell offsets.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import NamedTuple
+
+import numpy as np
+
+REFINE_MODES = ("none", "mean", "mean-min")
+
+
+class Peaks(NamedTuple):
+    """Peaks found on a grid, strongest first. Arrays of length K.
+
+    Attributes:
+        x: column position in cells (sub-cell after refinement).
+        y: row position in cells.
+        score: the heatmap value at the peak cell.
+        row: integer row of the peak cell.
+        col: integer column of the peak cell.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    score: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+
+
+# The 8 neighbours with the comparison that breaks ties: a cell must be strictly greater than
+# the neighbours before it in raster order and at least equal to those after it, so a flat
+# plateau of equal values yields exactly one peak (its first cell) instead of several.
+_NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
+
+
+def _window(padded: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The 3×3 windows (K×3×3) of ``padded`` (padded by 1) centred on the given cells."""
+    offsets = np.arange(-1, 2)
+    r = rows[:, None, None] + 1 + offsets[None, :, None]
+    c = cols[:, None, None] + 1 + offsets[None, None, :]
+    return padded[r, c]
+
+
+def find_peaks(
+    heatmap: np.ndarray,
+    threshold: float,
+    max_peaks: int = 16,
+    refine: str = "mean-min",
+) -> Peaks:
+    """Local maxima of ``heatmap`` at or above ``threshold``, strongest first.
+
+    Args:
+        heatmap: 2-D float array (rows × cols), values 0..1.
+        threshold: minimum peak value.
+        max_peaks: keep at most this many (the strongest).
+        refine: ``"mean-min"`` (default; 3×3 weighted average with the window minimum
+            subtracted), ``"mean"`` (plain 3×3 weighted average) or ``"none"`` (cell centres).
+
+    Returns:
+        :class:`Peaks`, possibly empty.
+
+    Raises:
+        ValueError: ``heatmap`` is not 2-D, or ``refine`` is unknown.
+    """
+    if heatmap.ndim != 2:
+        raise ValueError(f"heatmap must be 2-D (rows × cols), not shape {heatmap.shape}")
+    if refine not in REFINE_MODES:
+        raise ValueError(f"refine must be one of {REFINE_MODES}, not {refine!r}")
+    h = np.asarray(heatmap, dtype=np.float32)
+    rows_n, cols_n = h.shape
+    padded = np.pad(h, 1, mode="constant", constant_values=-np.inf)
+    keep = h >= threshold
+    for dy, dx in _NEIGHBOURS:
+        neighbour = padded[1 + dy : 1 + dy + rows_n, 1 + dx : 1 + dx + cols_n]
+        before = (dy, dx) < (0, 0)
+        keep &= (h > neighbour) if before else (h >= neighbour)
+    rows, cols = np.nonzero(keep)
+    scores = h[rows, cols]
+    order = np.argsort(-scores, kind="stable")[:max_peaks]
+    rows, cols, scores = rows[order], cols[order], scores[order]
+    x, y = cols.astype(np.float32), rows.astype(np.float32)
+    if refine != "none" and len(rows):
+        win = _window(padded, rows, cols)  # K×3×3, -inf outside the grid
+        inside = np.isfinite(win)
+        win = np.where(inside, win, 0.0)
+        if refine == "mean-min":
+            floor = np.where(inside, win, np.inf).min(axis=(1, 2), keepdims=True)
+            win = np.where(inside, win - floor, 0.0)
+        total = win.sum(axis=(1, 2))
+        offsets = np.arange(-1, 2, dtype=np.float32)
+        safe = np.where(total > 0, total, 1.0)
+        dx = (win.sum(axis=1) * offsets).sum(axis=1) / safe
+        dy = (win.sum(axis=2) * offsets).sum(axis=1) / safe
+        x = x + np.where(total > 0, dx, 0.0).astype(np.float32)
+        y = y + np.where(total > 0, dy, 0.0).astype(np.float32)
+    return Peaks(x=x, y=y, score=scores, row=rows, col=cols)
+
+
+def blob_radius(heatmap: np.ndarray, peaks: Peaks, reach: int = 7) -> np.ndarray:
+    """Radius (cells) of each peak's blob: the area at or above half the peak value, as a disc.
+
+    Used when a model has no ``size`` output. Only the cells within ``reach`` of the peak count,
+    so a neighbouring hand's blob does not inflate it much.
+    """
+    if not len(peaks.row):
+        return np.zeros(0, np.float32)
+    k = 2 * reach + 1
+    padded = np.pad(np.asarray(heatmap, np.float32), reach, mode="constant")
+    offsets = np.arange(-reach, reach + 1)
+    r = peaks.row[:, None, None] + reach + offsets[None, :, None]
+    c = peaks.col[:, None, None] + reach + offsets[None, None, :]
+    win = padded[r, c].reshape(len(peaks.row), k * k)
+    area = (win >= 0.5 * peaks.score[:, None]).sum(axis=1)
+    return np.sqrt(area / np.pi).astype(np.float32)
+
+
+# ---- measurement -------------------------------------------------------------------------
+
+
+def gaussian_grid(shape: tuple[int, int], centres: np.ndarray, sigma: float) -> np.ndarray:
+    """A grid with a unit-height Gaussian blob at each ``(x, y)`` centre, combined by max."""
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    grid = np.zeros(shape, np.float32)
+    for cx, cy in centres:
+        grid = np.maximum(grid, np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma**2)))
+    return grid
+
+
+def measure(trials: int = 2000, sigmas: tuple[float, ...] = (0.75, 1.0, 1.5, 2.0), seed: int = 0):
+    """Median and p90 position error (cells) per refinement mode and blob sigma."""
+    rng = np.random.default_rng(seed)
+    results = {}
+    for sigma in sigmas:
+        errors = {mode: [] for mode in REFINE_MODES}
+        for _ in range(trials):
+            centre = np.array([[rng.uniform(8, 12), rng.uniform(8, 12)]], np.float32)
+            grid = gaussian_grid((20, 20), centre, sigma)
+            grid += rng.normal(0, 0.01, grid.shape).astype(np.float32)  # a little model noise
+            for mode in REFINE_MODES:
+                p = find_peaks(grid, 0.5, 1, refine=mode)
+                errors[mode].append(np.hypot(p.x[0] - centre[0, 0], p.y[0] - centre[0, 1]))
+        for mode, errs in errors.items():
+            results[(sigma, mode)] = (float(np.median(errs)), float(np.percentile(errs, 90)))
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m handplay.peaks``: print the refinement accuracy table (Markdown)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--trials", type=int, default=2000)
+    args = parser.parse_args(argv)
+    results = measure(args.trials)
+    print(
+        "| blob sigma (cells) | integer peak p50 / p90 | 3×3 mean p50 / p90 "
+        "| 3×3 mean − min p50 / p90 |"
+    )
+    print("| --- | --- | --- | --- |")
+    for sigma in sorted({s for s, _ in results}):
+        cells = [
+            f"{results[(sigma, m)][0]:.3f} / {results[(sigma, m)][1]:.3f}" for m in REFINE_MODES
+        ]
+        print(f"| {sigma} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

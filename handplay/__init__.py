@@ -1,5 +1,56 @@
-"""handplay: play pygame games by waving your hands at an ordinary webcam."""
+"""handplay: play pygame games by waving your hands at an ordinary webcam.
+
+A small ONNX network turns each camera frame into a heatmap of open hands; the peaks become
+hands with stable ids, smoothed by a One Euro filter, and arrive in your game as pygame events::
+
+    import pygame, handplay
+
+    pygame.init()
+    screen = pygame.display.set_mode((1280, 720))
+    with handplay.Input() as hands:            # camera from the calibration file, shipped model
+        while True:
+            for event in pygame.event.get():
+                if event.type == handplay.HANDMOVE:
+                    print(event.hand_id, event.pos, event.radius)
+
+Threading contract
+------------------
+* ``Input.start()`` runs in your thread: it opens the model and the source and reads one frame,
+  so a bad camera, video or model raises there (``SourceError``, ``ModelError``).
+* One worker thread, ``handplay-input``, owns the source (camera or file), the onnxruntime
+  session and the tracker. A live camera has its own grab thread that keeps only the newest
+  frame, so lag never builds up.
+* The worker only *posts* events (SDL's push is thread-safe); it never reads the queue. Only
+  your (display) thread reads the queue, draws and calls pygame's display functions.
+* ``HANDMOVE`` is coalesced: at most one per hand per processed frame, and the first to be
+  dropped when the queue is full. ``HANDENTER`` and ``HANDLEAVE`` are never dropped and always
+  pair up; a lost camera, the end of a video and ``stop()`` all end in ``HANDLEAVE``.
+* ``Input.hands``, ``stats``, ``latest_frame`` and ``latest_heatmap`` are immutable snapshots,
+  replaced whole by the worker: reading them never blocks and never sees a half-made frame.
+* An exception in the worker is kept and raised in your thread on the next ``inp.hands``,
+  ``inp.wait()`` or ``inp.stop()``.
+* ``stop()`` returns within about a second, is safe to call twice, and releases the camera.
+
+Coordinates are described once, on :class:`Hand`.
+"""
 
 from handplay.calibration import Calibration, Smoothing
+from handplay.detector import Detection, Detector, ModelError
+from handplay.events import HANDENTER, HANDLEAVE, HANDMOVE
+from handplay.input import Hand, Input, Stats
+from handplay.sources import SourceError
 
-__all__ = ["Calibration", "Smoothing"]
+__all__ = [
+    "HANDENTER",
+    "HANDLEAVE",
+    "HANDMOVE",
+    "Calibration",
+    "Detection",
+    "Detector",
+    "Hand",
+    "Input",
+    "ModelError",
+    "Smoothing",
+    "SourceError",
+    "Stats",
+]

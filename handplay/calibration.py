@@ -42,7 +42,7 @@ class Smoothing:
     """
 
     min_cutoff: float = 1.0
-    beta: float = 0.3
+    beta: float = 1.0
     d_cutoff: float = 1.0
 
     def __post_init__(self) -> None:

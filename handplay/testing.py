@@ -36,11 +36,13 @@ def make_disc_model(
     """Write a contract-following ONNX model that detects saturated red discs.
 
     The graph: redness ``relu(R − G/2 − B/2 − 0.25) / 0.75`` → ``stride``×``stride`` average pool
-    (red mass per cell) → for every cell, the centroid of the red mass in a 15×15-cell window,
-    as an offset ``(dx, dy)`` from the cell → ``heatmap = exp(−(dx² + dy²) / (2·0.75²))`` times a
-    presence term ``min(1, mass / 5 cells)``. So each disc that fits in the window gives a
-    Gaussian blob (σ = 0.75 cells) exactly at its centre, like a trained model's target, and
-    blank frames give zeros. ``size`` is the radius of a disc with the window's red area.
+    (red mass per cell) → for every cell, the centroid of the red mass around it (Gaussian
+    weights, σ = 2.5 cells, in a 15×15-cell window) as an offset ``(dx, dy)`` from the cell →
+    ``heatmap = exp(−(dx² + dy²) / (2·0.75²)) · presence``. Each disc thus gives a Gaussian blob
+    (σ = 0.75 cells) at its centre, like a trained model's target, and blank frames give zeros.
+    ``presence = min(1, 2 · red mass of the 3×3 cells)`` keeps the point between two discs
+    (where the centroid also falls) dark. ``size`` is the radius of a disc with the red area of
+    the 15×15 window. Discs closer than about the sum of their radii merge, like real hands.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
@@ -53,20 +55,23 @@ def make_disc_model(
 
     window, sigma = 15, 0.75
     offsets = np.arange(window, dtype=np.float32) - window // 2
+    # Gaussian weights (σ = 2.5 cells) keep a neighbouring disc from pulling the centroid.
+    weight = np.exp(-(offsets[:, None] ** 2 + offsets[None, :] ** 2) / (2 * 2.5**2))
     moments = np.stack(
         [
-            np.ones((window, window), np.float32),  # mass
-            np.broadcast_to(offsets[None, :], (window, window)),  # mass × dx
-            np.broadcast_to(offsets[:, None], (window, window)),  # mass × dy
+            np.ones((window, window), np.float32),  # red mass in the window (for the size)
+            weight,  # weighted mass
+            weight * offsets[None, :],  # weighted mass × dx
+            weight * offsets[:, None],  # weighted mass × dy
         ]
-    )[:, None]  # 3×1×15×15
+    )[:, None]  # 4×1×15×15
     inits = [
         const("w_red", np.array([1.0, -0.5, -0.5], np.float32).reshape(1, 3, 1, 1) / 0.75),
         const("b_red", np.array([-0.25 / 0.75], np.float32)),
         const("w_moments", moments),
         const("eps", np.array(1e-6)),
         const("neg_inv_2s2", np.array(-1.0 / (2 * sigma**2))),
-        const("presence_gain", np.array(1.0 / 5.0)),
+        const("presence_gain", np.array(2.0)),
         const("zero", np.array(0.0)),
         const("one", np.array(1.0)),
         const("px_area_over_pi", np.array(stride**2 / np.pi)),
@@ -82,8 +87,8 @@ def make_disc_model(
             strides=[stride, stride],
         ),
         helper.make_node("Conv", ["cells", "w_moments"], ["m"], pads=[window // 2] * 4),
-        helper.make_node("Split", ["m"], ["mass", "sx", "sy"], axis=1, num_outputs=3),
-        helper.make_node("Add", ["mass", "eps"], ["mass_eps"]),
+        helper.make_node("Split", ["m"], ["mass", "wmass", "sx", "sy"], axis=1, num_outputs=4),
+        helper.make_node("Add", ["wmass", "eps"], ["mass_eps"]),
         helper.make_node("Div", ["sx", "mass_eps"], ["dx"]),
         helper.make_node("Div", ["sy", "mass_eps"], ["dy"]),
         helper.make_node("Mul", ["dx", "dx"], ["dx2"]),
@@ -91,7 +96,16 @@ def make_disc_model(
         helper.make_node("Add", ["dx2", "dy2"], ["d2"]),
         helper.make_node("Mul", ["d2", "neg_inv_2s2"], ["expo"]),
         helper.make_node("Exp", ["expo"], ["blob"]),
-        helper.make_node("Mul", ["mass", "presence_gain"], ["presence_raw"]),
+        helper.make_node(
+            "AveragePool",
+            ["cells"],
+            ["local"],
+            kernel_shape=[3, 3],
+            pads=[1, 1, 1, 1],
+            count_include_pad=1,
+            strides=[1, 1],
+        ),
+        helper.make_node("Mul", ["local", "presence_gain"], ["presence_raw"]),
         helper.make_node("Clip", ["presence_raw", "zero", "one"], ["presence"]),
         helper.make_node("Mul", ["blob", "presence"], ["heatmap"]),
         helper.make_node("Mul", ["mass", "px_area_over_pi"], ["r2"]),

@@ -26,22 +26,36 @@ class LabelError(ValueError):
 
 @dataclass(frozen=True)
 class HandLabel:
-    """One labelled hand: centre ``(x, y)`` and radius ``r`` in image pixels, class ``cls``."""
+    """One labelled hand: centre ``(x, y)`` and radius ``r`` in image pixels, class ``cls``.
+
+    Clip annotations may carry two optional keys, written only when set: ``track`` (an integer
+    that follows one hand from frame to frame, for propagation and interpolation) and ``flag``
+    (why the annotation tool wants a human to look, e.g. optical flow lost the hand here).
+    ``label_source`` says who placed the hand: ``"human"`` (a keyframe), ``"flow"`` (carried by
+    optical flow), ``"interp"`` (interpolated between keyframes) or ``"model"``.
+    """
 
     x: float
     y: float
     r: float
     cls: str = "open"
     label_source: str = "human"
+    track: int | None = None
+    flag: str = ""
 
     def to_dict(self) -> dict:
-        return {
+        out: dict = {
             "x": round(self.x, 2),
             "y": round(self.y, 2),
             "r": round(self.r, 2),
             "cls": self.cls,
             "label_source": self.label_source,
         }
+        if self.track is not None:
+            out["track"] = self.track
+        if self.flag:
+            out["flag"] = self.flag
+        return out
 
 
 @dataclass(frozen=True)
@@ -106,6 +120,12 @@ def parse_record(obj: object, where: str, kind: str) -> Record:
         cls = h.get("cls", "open")
         if cls not in CLASSES:
             raise LabelError(f"{hw}: 'cls' must be one of {CLASSES}, not {cls!r}")
+        track = h.get("track")
+        if track is not None and (isinstance(track, bool) or not isinstance(track, int)):
+            raise LabelError(f"{hw}: 'track' must be an integer, not {track!r}")
+        flag = h.get("flag", "")
+        if not isinstance(flag, str):
+            raise LabelError(f"{hw}: 'flag' must be a string, not {flag!r}")
         hands.append(
             HandLabel(
                 x=_number(h, "x", hw),
@@ -113,6 +133,8 @@ def parse_record(obj: object, where: str, kind: str) -> Record:
                 r=_number(h, "r", hw, positive=True),
                 cls=cls,
                 label_source=str(h.get("label_source", "human")),
+                track=track,
+                flag=flag,
             )
         )
     known = {"image", "frame", "width", "height", "hands"}

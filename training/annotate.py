@@ -1,0 +1,619 @@
+"""Annotate a clip: scrub, place and resize hand markers, carry them along with optical flow.
+
+Run::
+
+    python -m training.annotate clips/kitchen.mp4                 # the window
+    python -m training.annotate clips/kitchen.mp4 --model assets/models/hand.onnx   # + proposals
+    python -m training.annotate clips/kitchen.mp4 --propagate 120:300  # batch, no window
+
+Every change is saved at once to ``clips/kitchen.labels.jsonl`` (DESIGN.md format, atomic
+write); reopening the clip restores everything. A frame is used for training once it has a line
+in that file: place its markers, or press N on a frame with no hands.
+
+Controls (also on screen, H hides them):
+
+    click            add a marker (or pick the one under the mouse); drag moves it
+    wheel            resize the marker under the mouse (or the selected one)
+    right click      delete the marker under the mouse
+    C                class: open / other         Del, X   delete the selected marker
+    Tab              select the next marker
+    Right / Left     next / previous frame; Right carries the markers by optical flow
+    Shift+Right      next frame without optical flow
+    PgDn / PgUp      one second forward / back   Home / End   first / last frame
+    Space            play / pause                ] / [    next / previous flagged frame
+    I                interpolate between the keyframes around this frame
+    F                optical flow on / off       N        mark frame "no hands" / unmark
+    M                propose markers with the model; click a proposal or A accepts them
+    Ctrl+Z, Ctrl+Y   undo / redo                 T        training target view on / off
+    H                help on / off               Esc, Q   quit (everything is saved already)
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import pygame
+
+from training import annotate_draw as draw
+from training import flow
+from training.annotate_store import HUMAN, LabelStore, StepReport
+from training.annotate_video import ClipError, ClipReader
+from training.labels import HandLabel, LabelError, clip_labels_path
+
+log = logging.getLogger(__name__)
+
+WINDOW = (1280, 720)  # default window size
+SIDE_PANEL = 320  # px on the right for the target view and the help
+TIMELINE_H = 22  # px height of the scrub bar
+STATUS_H = 64  # px under the frame for the timeline and two status lines
+TARGET_WIDTH = 320  # training input width the target view simulates
+TARGET_STRIDE = 4  # model output stride the target view simulates
+WHEEL_STEP = 1.08  # radius factor per wheel notch
+MIN_RADIUS = 4.0  # px: smallest marker
+HIT_SLACK = 6.0  # window px beyond the ring that still picks a marker
+
+HELP = [
+    ("click / drag", "add or pick / move"),
+    ("wheel", "resize marker"),
+    ("right click", "delete marker"),
+    ("C", "class open / other"),
+    ("Del, X", "delete selected"),
+    ("Tab", "select next marker"),
+    ("Right / Left", "step (Right = flow)"),
+    ("Shift+Right", "step without flow"),
+    ("PgDn / PgUp", "one second"),
+    ("Home / End", "first / last frame"),
+    ("Space", "play / pause"),
+    ("] / [", "next / prev flag"),
+    ("I", "interpolate keyframes"),
+    ("F", "optical flow on / off"),
+    ("N", "frame has no hands"),
+    ("M / A", "model proposals / accept"),
+    ("Ctrl+Z / Ctrl+Y", "undo / redo"),
+    ("T / H", "target view / help"),
+    ("Esc, Q", "quit (all saved)"),
+]
+
+
+class _Drag(NamedTuple):
+    frame: int
+    index: int
+    before: tuple[HandLabel, ...]
+    dx: float
+    dy: float
+
+
+class Annotator:
+    """The annotation window for one clip. Drive it with :meth:`run` (it reads the pygame queue).
+
+    Args:
+        clip: the video file; its labels live beside it (``clip_labels_path``).
+        model: an ONNX model for pre-annotation proposals (``None``: M tries the shipped one).
+        window: window size in pixels.
+
+    Raises:
+        ClipError: the clip does not open.
+        LabelError: its labels file is malformed (the message names the line).
+    """
+
+    def __init__(
+        self,
+        clip: str | os.PathLike[str],
+        model: str | os.PathLike[str] | None = None,
+        window: tuple[int, int] = WINDOW,
+    ) -> None:
+        self.clip = ClipReader(clip)
+        self.store = LabelStore(clip_labels_path(clip), self.clip.width, self.clip.height)
+        self.model_path = model
+        self._detector = None
+        self.proposals: dict[int, list] = {}
+        self.frame = 0
+        self.selected: int | None = None  # track id of the selected marker
+        self.flow_on = True
+        self.show_help = True
+        self.show_target = True
+        self.playing = False
+        self.message = f"{len(self.store.records)} annotated frames loaded" if self.store.records \
+            else "click on a hand to place a marker; H toggles this help"
+        self.running = True
+        self._drag: _Drag | None = None
+        self._scrubbing = False
+        self._mouse = (0, 0)
+        self._play_clock = 0.0
+        self._surface_cache: tuple[int, pygame.Surface] | None = None
+        pygame.init()
+        self.screen = pygame.display.set_mode(window)
+        pygame.display.set_caption(f"annotate {Path(clip).name}")
+        pygame.key.set_repeat(300, 40)
+        self.font = pygame.font.Font(None, 20)
+        self.small = pygame.font.Font(None, 17)
+        self._layout(window)
+        self.seek(0)
+
+    # ---- geometry ----------------------------------------------------------------------
+
+    def _layout(self, window: tuple[int, int]) -> None:
+        ww, wh = window
+        area_w, area_h = ww - SIDE_PANEL, wh - STATUS_H
+        self.scale = min(area_w / self.clip.width, area_h / self.clip.height)
+        fw, fh = round(self.clip.width * self.scale), round(self.clip.height * self.scale)
+        self.view = pygame.Rect((area_w - fw) // 2, (area_h - fh) // 2, fw, fh)
+        self.timeline = pygame.Rect(8, area_h + 6, ww - 16, TIMELINE_H)
+        self.panel = pygame.Rect(area_w, 0, SIDE_PANEL, area_h)
+
+    def to_screen(self, x: float, y: float) -> tuple[float, float]:
+        """Frame pixel -> window pixel."""
+        return self.view.x + (x + 0.5) * self.scale, self.view.y + (y + 0.5) * self.scale
+
+    def to_frame(self, sx: float, sy: float) -> tuple[float, float]:
+        """Window pixel -> frame pixel."""
+        return (sx - self.view.x) / self.scale - 0.5, (sy - self.view.y) / self.scale - 0.5
+
+    def _hit(self, pos: tuple[int, int]) -> int | None:
+        """Index of the marker under the window position ``pos`` (the nearest centre wins)."""
+        x, y = self.to_frame(*pos)
+        best, best_d = None, math.inf
+        for i, h in enumerate(self.store.hands(self.frame)):
+            d = math.hypot(h.x - x, h.y - y)
+            if d <= h.r + HIT_SLACK / self.scale and d < best_d:
+                best, best_d = i, d
+        return best
+
+    def _selected_index(self) -> int | None:
+        for i, h in enumerate(self.store.hands(self.frame)):
+            if h.track is not None and h.track == self.selected:
+                return i
+        return None
+
+    # ---- frames ------------------------------------------------------------------------
+
+    def gray(self, index: int):
+        """Greyscale frame ``index`` (for optical flow)."""
+        return flow.to_gray(self.clip.frame(index))
+
+    def seek(self, index: int) -> None:
+        """Show frame ``index`` (clamped to the clip); proposes markers there if a model is set."""
+        self.frame = min(max(0, index), self.clip.frame_count - 1)
+        if (self.model_path is not None and not self.playing
+                and not self.store.annotated(self.frame) and self.frame not in self.proposals):
+            self.propose()
+
+    def step_forward(self, use_flow: bool) -> None:
+        """Next frame; with ``use_flow`` the markers of this frame are carried along first."""
+        if self.frame + 1 >= self.clip.frame_count:
+            self.message = "last frame"
+            return
+        if use_flow and self.store.hands(self.frame):
+            report = self.store.propagate(self.frame, self.gray(self.frame),
+                                          self.gray(self.frame + 1))
+            self.message = _describe(self.frame, report)
+        self.seek(self.frame + 1)
+
+    def _jump_flag(self, direction: int) -> None:
+        flags = self.store.flagged()
+        ahead = [f for f in flags if (f - self.frame) * direction > 0]
+        if not ahead:
+            self.message = "no more flagged frames that way"
+            return
+        self.seek(min(ahead) if direction > 0 else max(ahead))
+
+    # ---- model proposals -----------------------------------------------------------------
+
+    def propose(self) -> None:
+        """Run the detector on this frame and show its detections as proposals."""
+        try:
+            if self._detector is None:
+                from handplay import Detector  # lazy: the tool works without a model
+
+                self._detector = Detector(self.model_path)
+            dets = self._detector.detect(self.clip.frame(self.frame))
+        except Exception as e:  # a missing/broken model must not kill an annotation session
+            self.message = f"no proposals: {e}"
+            log.warning("pre-annotation failed: %s", e)
+            self.model_path = None  # stop retrying on every frame
+            return
+        self.proposals[self.frame] = list(dets)
+        self.message = f"model proposes {len(dets)} marker(s): click one or A to accept"
+
+    def accept(self, which: list | None = None) -> None:
+        """Turn proposals of this frame (all when ``which`` is None) into human markers."""
+        props = self.proposals.get(self.frame, [])
+        take = props if which is None else which
+        if not take:
+            self.message = "no proposals here (M asks the model)"
+            return
+        track = self.store.next_track()
+        new = tuple(HandLabel(d.x, d.y, d.radius, "open", HUMAN, track=track + k)
+                    for k, d in enumerate(take))
+        self.store.commit("accept", {self.frame: self.store.hands(self.frame) + new})
+        self.proposals[self.frame] = [d for d in props if d not in take]
+        self.selected = new[-1].track
+        self.message = f"accepted {len(new)} proposal(s)"
+
+    def _hit_proposal(self, pos: tuple[int, int]):
+        x, y = self.to_frame(*pos)
+        for d in self.proposals.get(self.frame, []):
+            if math.hypot(d.x - x, d.y - y) <= d.radius:
+                return d
+        return None
+
+    # ---- events ------------------------------------------------------------------------
+
+    def handle(self, ev: pygame.event.Event) -> None:
+        """Apply one pygame event."""
+        if ev.type == pygame.QUIT:
+            self.running = False
+        elif ev.type == pygame.KEYDOWN:
+            self._key(ev.key, getattr(ev, "mod", 0))
+        elif ev.type == pygame.MOUSEBUTTONDOWN and ev.button in (1, 3):
+            self._mouse_down(ev.pos, ev.button)
+        elif ev.type == pygame.MOUSEMOTION:
+            self._mouse = ev.pos
+            self._mouse_move(ev.pos)
+        elif ev.type == pygame.MOUSEBUTTONUP and ev.button == 1:
+            self._mouse_up()
+        elif ev.type == pygame.MOUSEWHEEL:
+            self._wheel(ev.y)
+
+    def _key(self, key: int, mod: int) -> None:
+        ctrl, shift = mod & pygame.KMOD_CTRL, mod & pygame.KMOD_SHIFT
+        fps = max(1, round(self.clip.fps))
+        if key in (pygame.K_ESCAPE, pygame.K_q):
+            self.running = False
+        elif key == pygame.K_z and ctrl:
+            done = self.store.redo() if shift else self.store.undo()
+            self._after_history(done, "redo" if shift else "undo")
+        elif key == pygame.K_y and ctrl:
+            self._after_history(self.store.redo(), "redo")
+        elif key == pygame.K_RIGHT:
+            self.playing = False
+            self.step_forward(use_flow=self.flow_on and not shift)
+        elif key == pygame.K_LEFT:
+            self.playing = False
+            self.seek(self.frame - 1)
+        elif key == pygame.K_PAGEDOWN:
+            self.seek(self.frame + fps)
+        elif key == pygame.K_PAGEUP:
+            self.seek(self.frame - fps)
+        elif key == pygame.K_HOME:
+            self.seek(0)
+        elif key == pygame.K_END:
+            self.seek(self.clip.frame_count - 1)
+        elif key == pygame.K_SPACE:
+            self.playing = not self.playing
+            self._play_clock = 0.0
+        elif key == pygame.K_RIGHTBRACKET:
+            self._jump_flag(+1)
+        elif key == pygame.K_LEFTBRACKET:
+            self._jump_flag(-1)
+        elif key == pygame.K_c:
+            self._toggle_class()
+        elif key in (pygame.K_DELETE, pygame.K_BACKSPACE, pygame.K_x):
+            i = self._selected_index()
+            if i is not None:
+                self.store.delete(self.frame, i)
+                self.message = "deleted (Ctrl+Z undoes)"
+        elif key == pygame.K_TAB:
+            hands = self.store.hands(self.frame)
+            if hands:
+                i = self._selected_index()
+                self.selected = hands[0 if i is None else (i + 1) % len(hands)].track
+        elif key == pygame.K_i:
+            done = self.store.interpolate(self.frame)
+            self.message = ("interpolate needs human keyframes before and after this frame"
+                            if done is None else
+                            f"interpolated {done[2]} marker(s) between frames {done[0]} and "
+                            f"{done[1]}")
+        elif key == pygame.K_f:
+            self.flow_on = not self.flow_on
+            self.message = f"optical flow {'on' if self.flow_on else 'off'}"
+        elif key == pygame.K_n:
+            try:
+                empty = self.store.toggle_empty(self.frame)
+                self.message = "frame marked: no hands" if empty else "frame unannotated"
+            except ValueError as e:
+                self.message = str(e)
+        elif key == pygame.K_m:
+            self.propose()
+        elif key in (pygame.K_a, pygame.K_RETURN):
+            self.accept()
+        elif key == pygame.K_t:
+            self.show_target = not self.show_target
+        elif key == pygame.K_h:
+            self.show_help = not self.show_help
+
+    def _after_history(self, done: tuple[str, list[int]] | None, what: str) -> None:
+        if done is None:
+            self.message = f"nothing to {what}"
+            return
+        name, frames = done
+        if self.frame not in frames:
+            self.seek(frames[0])  # show what changed
+        self.message = f"{what}: {name}"
+
+    def _toggle_class(self) -> None:
+        i = self._selected_index()
+        if i is None:
+            i = self._hit(self._mouse)
+        if i is None:
+            self.message = "select a marker first (click it)"
+            return
+        h = self.store.hands(self.frame)[i]
+        self.store.replace(self.frame, i, dataclasses.replace(
+            h, cls="other" if h.cls == "open" else "open"))
+        self.selected = h.track
+        self.message = f"marker {h.track}: {'other' if h.cls == 'open' else 'open'}"
+
+    def _mouse_down(self, pos: tuple[int, int], button: int) -> None:
+        self._mouse = pos
+        if self.timeline.inflate(0, 10).collidepoint(pos) and button == 1:
+            self._scrubbing = True
+            self.playing = False
+            self._scrub(pos)
+            return
+        if not self.view.collidepoint(pos):
+            return
+        i = self._hit(pos)
+        if button == 3:
+            if i is not None:
+                self.store.delete(self.frame, i)
+                self.message = "deleted (Ctrl+Z undoes)"
+            return
+        if i is None:
+            prop = self._hit_proposal(pos)
+            if prop is not None:
+                self.accept([prop])
+                return
+            x, y = self.to_frame(*pos)
+            hand = self.store.add(self.frame, x, y, self._default_radius())
+            self.selected = hand.track
+            i = len(self.store.hands(self.frame)) - 1
+            self.message = f"added marker {hand.track}: drag to move, wheel to resize"
+        hands = self.store.hands(self.frame)
+        self.selected = hands[i].track
+        x, y = self.to_frame(*pos)
+        self._drag = _Drag(self.frame, i, hands, hands[i].x - x, hands[i].y - y)
+
+    def _default_radius(self) -> float:
+        hands = self.store.hands(self.frame) or self.store.hands(self.frame - 1)
+        if hands:
+            return hands[-1].r
+        return max(MIN_RADIUS, self.clip.height / 10)
+
+    def _mouse_move(self, pos: tuple[int, int]) -> None:
+        if self._scrubbing:
+            self._scrub(pos)
+            return
+        d = self._drag
+        if d is None or d.frame != self.frame:
+            return
+        x, y = self.to_frame(*pos)
+        x = min(max(0.0, x + d.dx), self.clip.width - 1.0)
+        y = min(max(0.0, y + d.dy), self.clip.height - 1.0)
+        hands = list(d.before)
+        hands[d.index] = dataclasses.replace(hands[d.index], x=x, y=y, label_source=HUMAN,
+                                             flag="")
+        self.store.preview(self.frame, hands)
+
+    def _mouse_up(self) -> None:
+        self._scrubbing = False
+        d, self._drag = self._drag, None
+        if d is None:
+            return
+        now = self.store.hands(d.frame)
+        if now != d.before:
+            self.store.commit("move", {d.frame: now}, before={d.frame: d.before})
+            self.message = f"moved marker {now[d.index].track}"
+
+    def _scrub(self, pos: tuple[int, int]) -> None:
+        t = (pos[0] - self.timeline.x) / max(1, self.timeline.w)
+        self.seek(int(t * self.clip.frame_count))
+
+    def _wheel(self, notches: int) -> None:
+        i = self._hit(self._mouse)
+        if i is None:
+            i = self._selected_index()
+        if i is None or notches == 0:
+            return
+        h = self.store.hands(self.frame)[i]
+        r = min(max(MIN_RADIUS, h.r * WHEEL_STEP**notches), max(self.clip.width,
+                                                                 self.clip.height) / 2)
+        self.store.replace(self.frame, i, dataclasses.replace(h, r=r),
+                           merge_key=("resize", self.frame, h.track))
+        self.selected = h.track
+        self.message = f"marker {h.track}: radius {r:.1f} px"
+
+    # ---- loop --------------------------------------------------------------------------
+
+    def update(self, dt: float) -> None:
+        """Advance playback by ``dt`` seconds."""
+        if not self.playing:
+            return
+        self._play_clock += dt
+        steps = int(self._play_clock * self.clip.fps)
+        if steps:
+            self._play_clock -= steps / self.clip.fps
+            if self.frame + steps >= self.clip.frame_count:
+                self.playing = False
+            self.seek(self.frame + steps)
+
+    def draw(self) -> None:
+        """Draw the whole window."""
+        scr = self.screen
+        scr.fill(draw.BG)
+        if self._surface_cache is None or self._surface_cache[0] != self.frame:
+            surf = draw.frame_surface(self.clip.frame(self.frame), self.view.size)
+            self._surface_cache = (self.frame, surf)
+        scr.blit(self._surface_cache[1], self.view)
+        sel = self._selected_index()
+        for i, h in enumerate(self.store.hands(self.frame)):
+            draw.draw_marker(scr, self.small, h, self.to_screen, self.scale, i == sel)
+        for d in self.proposals.get(self.frame, []):
+            sx, sy = self.to_screen(d.x, d.y)
+            draw.draw_proposal(scr, self.small, sx, sy, d.radius * self.scale, d.score)
+        if self.store.annotated(self.frame) and not self.store.hands(self.frame):
+            scr.blit(self.font.render("annotated: no hands", True, draw.DIM),
+                     (self.view.x + 8, self.view.y + 8))
+        self._draw_panel()
+        self._draw_status()
+
+    def _draw_panel(self) -> None:
+        scr = self.screen
+        pygame.draw.rect(scr, draw.PANEL, self.panel)
+        x, y = self.panel.x + 10, 8
+        if self.show_target:
+            w = SIDE_PANEL - 20
+            h = round(w * self.clip.height / self.clip.width)
+            scr.blit(self.small.render("training target (heatmap; grey = ignored)", True,
+                                       draw.DIM), (x, y))
+            y += 18
+            try:
+                surf = draw.target_surface(self.store.hands(self.frame),
+                                           (self.clip.width, self.clip.height), TARGET_WIDTH,
+                                           TARGET_STRIDE, (w, h))
+                scr.blit(surf, (x, y))
+            except ImportError as e:
+                scr.blit(self.small.render(f"unavailable: {e}", True, draw.FLAG), (x, y))
+            if not self.store.annotated(self.frame):
+                scr.blit(self.small.render("frame not annotated: not used", True, draw.FLAG),
+                         (x + 4, y + 4))
+            y += h + 10
+        if self.show_help:
+            y = draw.draw_text_lines(scr, self.small, [("keys (H hides)", draw.DIM)], x, y)
+            draw.draw_text_lines(scr, self.small, HELP, x, y, key_width=110)
+
+    def _draw_status(self) -> None:
+        scr = self.screen
+        draw.draw_timeline(scr, self.timeline, self.clip.frame_count, self.frame,
+                           sorted(self.store.records), self.store.keyframes(),
+                           self.store.flagged())
+        hands = self.store.hands(self.frame)
+        kinds = {}
+        for h in hands:
+            kinds[h.label_source] = kinds.get(h.label_source, 0) + 1
+        what = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"
+        line1 = (f"frame {self.frame} of 0-{self.clip.frame_count - 1}   "
+                 f"{self.frame / self.clip.fps:6.2f} s   markers: {what}   "
+                 f"flow {'ON' if self.flow_on else 'off'}   "
+                 f"{'playing' if self.playing else 'paused'}   "
+                 f"annotated frames {len(self.store.records)}   saved x{self.store.saves}")
+        flags = [h.flag for h in hands if h.flag]
+        line2 = ("! " + flags[0]) if flags else self.message
+        y = self.timeline.bottom + 6
+        scr.blit(self.font.render(line1, True, draw.TEXT), (10, y))
+        scr.blit(self.font.render(line2, True, draw.FLAG if flags else draw.DIM), (10, y + 18))
+
+    def run(self, max_frames: int | None = None, fps: int = 60) -> None:
+        """The event loop; ``max_frames`` stops it after that many frames (tests, screenshots)."""
+        clock = pygame.time.Clock()
+        n = 0
+        while self.running and (max_frames is None or n < max_frames):
+            for ev in pygame.event.get():
+                self.handle(ev)
+            self.update(clock.get_time() / 1000)
+            self.draw()
+            pygame.display.flip()
+            clock.tick(fps)
+            n += 1
+
+    def close(self) -> None:
+        """Release the clip and the window; the labels are already on disk."""
+        self.clip.close()
+        pygame.display.quit()
+
+
+def _describe(frame: int, report: StepReport) -> str:
+    parts = []
+    if report.carried:
+        parts.append(f"carried {len(report.carried)} marker(s) to frame {frame + 1}")
+    if report.kept:
+        parts.append(f"kept keyframe(s) {report.kept}")
+    for track, reason in report.lost:
+        parts.append(f"marker {track} stopped at frame {frame} ({reason})")
+    return "; ".join(parts) or "nothing to carry"
+
+
+def _parse_range(text: str, count: int) -> tuple[int, int]:
+    try:
+        a, b = (int(p) for p in text.split(":"))
+    except ValueError:
+        raise SystemExit(
+            f"--propagate must look like START:END (frame numbers), not {text!r}"
+        ) from None
+    if not 0 <= a < b < count:
+        raise SystemExit(f"--propagate {text}: need 0 <= START < END <= {count - 1} "
+                         f"(the clip has {count} frames, numbered from 0)")
+    return a, b
+
+
+def propagate_batch(clip: str | os.PathLike[str], start: int, end: int) -> int:
+    """Carry the markers of frame ``start`` through frame ``end`` and save; print progress.
+
+    Returns:
+        The last frame that received markers.
+    """
+    reader = ClipReader(clip)
+    store = LabelStore(clip_labels_path(clip), reader.width, reader.height)
+    if not store.hands(start):
+        raise SystemExit(f"frame {start} of {clip} has no markers to propagate; place them "
+                         "first (python -m training.annotate CLIP)")
+    t0 = time.perf_counter()
+
+    def progress(f: int, report: StepReport) -> None:
+        if report.lost or (f - start) % 25 == 0:
+            print(f"frame {f} -> {f + 1}: {_describe(f, report)}", flush=True)
+
+    last = store.propagate_range(start, end, lambda i: flow.to_gray(reader.frame(i)), progress)
+    ms = (time.perf_counter() - t0) * 1000 / max(1, last - start)
+    print(f"markers carried from frame {start} to frame {last} (asked for {end}); "
+          f"{ms:.1f} ms per frame; saved {store.path}")
+    reader.close()
+    return last
+
+
+def main(argv: list[str] | None = None, max_frames: int | None = None) -> int:
+    """Command line entry point; ``max_frames`` ends the window loop early (tests)."""
+    parser = argparse.ArgumentParser(prog="python -m training.annotate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("clip", help="the video to annotate (labels go to CLIP.labels.jsonl)")
+    parser.add_argument("--propagate", metavar="START:END",
+                        help="no window: carry the markers of frame START through END and save")
+    parser.add_argument("--model", help="ONNX model for proposals on unannotated frames")
+    parser.add_argument("--window", default=f"{WINDOW[0]}x{WINDOW[1]}",
+                        help="window size WIDTHxHEIGHT (default %(default)s)")
+    parser.add_argument("--screenshot", help="save the window to this PNG when the tool quits")
+    args = parser.parse_args(argv)
+    try:
+        if args.propagate:
+            reader = ClipReader(args.clip)
+            count = reader.frame_count
+            reader.close()
+            propagate_batch(args.clip, *_parse_range(args.propagate, count))
+            return 0
+        try:
+            w, h = (int(v) for v in args.window.lower().split("x"))
+        except ValueError:
+            parser.error(f"--window must look like 1280x720, not {args.window!r}")
+        tool = Annotator(args.clip, model=args.model, window=(w, h))
+    except (ClipError, LabelError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    try:
+        tool.run(max_frames)
+        if args.screenshot:
+            pygame.image.save(tool.screen, args.screenshot)
+    finally:
+        tool.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,148 @@
+"""Drawing for the annotation tool: markers, timeline, target view, help. pygame only, no state.
+
+Colours say who placed a marker: open hands green, "other" hands orange; a thick ring is a
+human keyframe, a thin ring was carried by optical flow, a dotted ring was interpolated; a red
+ring with "!" is flagged (flow stopped there); yellow dashed rings with "?" are model proposals.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+import pygame
+
+from training.labels import HandLabel
+
+BG = (24, 26, 30)
+PANEL = (36, 39, 46)
+TEXT = (225, 228, 235)
+DIM = (140, 146, 160)
+OPEN = (70, 220, 110)
+OTHER = (255, 160, 40)
+FLAG = (255, 60, 60)
+PROPOSAL = (255, 230, 60)
+SELECT = (255, 255, 255)
+KEY_TICK = (70, 220, 110)
+FLOW_TICK = (90, 150, 255)
+EMPTY_TICK = (140, 146, 160)
+
+
+def frame_surface(frame_bgr: np.ndarray, size: tuple[int, int]) -> pygame.Surface:
+    """A BGR frame scaled to ``size`` as a pygame surface."""
+    rgb = cv2.cvtColor(cv2.resize(frame_bgr, size, interpolation=cv2.INTER_AREA),
+                       cv2.COLOR_BGR2RGB)
+    return pygame.image.frombuffer(rgb.tobytes(), size, "RGB")
+
+
+def _dashed_circle(surf: pygame.Surface, colour, centre, radius: float, width: int,
+                   dashes: int) -> None:
+    for k in range(dashes):
+        a0 = 2 * math.pi * k / dashes
+        a1 = a0 + math.pi / dashes
+        pts = [(centre[0] + radius * math.cos(a), centre[1] + radius * math.sin(a))
+               for a in np.linspace(a0, a1, 5)]
+        pygame.draw.lines(surf, colour, False, pts, width)
+
+
+def draw_marker(
+    surf: pygame.Surface,
+    font: pygame.font.Font,
+    hand: HandLabel,
+    to_screen,
+    scale: float,
+    selected: bool,
+) -> None:
+    """Draw one hand marker; ``to_screen`` maps frame pixels to window pixels."""
+    cx, cy = to_screen(hand.x, hand.y)
+    r = max(3.0, hand.r * scale)
+    colour = FLAG if hand.flag else (OPEN if hand.cls == "open" else OTHER)
+    if selected:
+        pygame.draw.circle(surf, SELECT, (cx, cy), r + 4, 2)
+    if hand.label_source == "interp":
+        _dashed_circle(surf, colour, (cx, cy), r, 2, 24)
+    else:
+        pygame.draw.circle(surf, colour, (cx, cy), r, 3 if hand.label_source == "human" else 1)
+    pygame.draw.line(surf, colour, (cx - 5, cy), (cx + 5, cy), 1)
+    pygame.draw.line(surf, colour, (cx, cy - 5), (cx, cy + 5), 1)
+    tag = f"{'' if hand.track is None else hand.track} {hand.cls}"
+    if hand.label_source != "human":
+        tag += f" ({hand.label_source})"
+    if hand.flag:
+        tag = "! " + tag
+    label = font.render(tag, True, colour)
+    surf.blit(label, (cx - label.get_width() / 2, cy - r - label.get_height() - 2))
+
+
+def draw_proposal(surf: pygame.Surface, font: pygame.font.Font, x: float, y: float, r: float,
+                  score: float) -> None:
+    """A model proposal (window coordinates): dashed yellow ring with its score."""
+    _dashed_circle(surf, PROPOSAL, (x, y), max(3.0, r), 2, 16)
+    label = font.render(f"? {score:.2f}", True, PROPOSAL)
+    surf.blit(label, (x - label.get_width() / 2, y - r - label.get_height() - 2))
+
+
+def draw_timeline(
+    surf: pygame.Surface,
+    rect: pygame.Rect,
+    count: int,
+    current: int,
+    annotated: Sequence[int],
+    keyframes: Sequence[int],
+    flagged: Sequence[int],
+) -> None:
+    """The scrub bar: grey ticks annotated frames, green keyframes, red flags, white = here."""
+    pygame.draw.rect(surf, PANEL, rect)
+
+    def xpos(f: int) -> int:
+        return rect.x + round((f + 0.5) / max(1, count) * rect.w)
+
+    for f in annotated:
+        pygame.draw.line(surf, FLOW_TICK, (xpos(f), rect.y + rect.h // 2), (xpos(f), rect.bottom))
+    for f in keyframes:
+        pygame.draw.line(surf, KEY_TICK, (xpos(f), rect.y), (xpos(f), rect.bottom))
+    for f in flagged:
+        pygame.draw.line(surf, FLAG, (xpos(f), rect.y), (xpos(f), rect.y + rect.h // 2), 2)
+    x = xpos(current)
+    pygame.draw.rect(surf, SELECT, (x - 2, rect.y - 3, 4, rect.h + 6))
+
+
+def target_surface(
+    hands: Sequence[HandLabel], frame_size: tuple[int, int], width: int, stride: int,
+    view_size: tuple[int, int],
+) -> pygame.Surface:
+    """The training target of a frame (heatmap blobs, ignored areas grey) scaled to view_size.
+
+    The hands are scaled to an input image ``width`` pixels wide, as training resizes frames.
+
+    Raises:
+        ImportError: ``training.targets`` is not available.
+    """
+    from training.targets import make_targets  # lazy: the tool runs without it
+
+    fw, fh = frame_size
+    s = width / fw
+    size = (width, max(stride, round(fh * s)))
+    scaled = [HandLabel(h.x * s, h.y * s, h.r * s, h.cls, h.label_source) for h in hands]
+    t = make_targets(scaled, size, stride)
+    heat = cv2.applyColorMap((np.clip(t.heatmap, 0, 1) * 255).astype(np.uint8),
+                             cv2.COLORMAP_INFERNO)
+    heat[t.ignore > 0] = (heat[t.ignore > 0] * 0.4 + np.array([110, 110, 110]) * 0.6).astype(
+        np.uint8)
+    return frame_surface(cv2.resize(heat, view_size, interpolation=cv2.INTER_NEAREST), view_size)
+
+
+def draw_text_lines(surf: pygame.Surface, font: pygame.font.Font, lines: Sequence[tuple],
+                    x: int, y: int, key_width: int = 0) -> int:
+    """Draw ``(key, what)`` or ``(text, colour)`` lines from ``y`` down; return the y below."""
+    step = font.get_linesize()
+    for line in lines:
+        if len(line) == 2 and isinstance(line[1], str):
+            surf.blit(font.render(line[0], True, TEXT), (x, y))
+            surf.blit(font.render(line[1], True, DIM), (x + key_width, y))
+        else:
+            surf.blit(font.render(line[0], True, line[1] if len(line) > 1 else TEXT), (x, y))
+        y += step
+    return y

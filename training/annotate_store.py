@@ -1,0 +1,379 @@
+"""The annotations of one clip in memory: edits, undo/redo, propagation and interpolation.
+
+No display here: the pygame tool (``training.annotate``) and the batch mode drive a
+:class:`LabelStore`, and tests drive it directly. Every committed change is written at once to
+``CLIP.labels.jsonl`` with :func:`training.labels.write_labels` (temporary file + rename), so a
+crash loses at most the drag in progress.
+
+A frame with a line in the file is *annotated* (its hands, possibly none, are the truth for
+training); a frame without a line is not used. Hands carry a ``track`` id so a hand can be
+followed from frame to frame; ``label_source`` tells keyframes (``"human"``) from markers the tool
+placed (``"flow"``, ``"interp"``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from training import flow
+from training.labels import HandLabel, LabelError, Record, read_labels, write_labels
+
+log = logging.getLogger(__name__)
+
+UNDO_DEPTH = 500  # actions kept for undo
+HUMAN = "human"
+Hands = tuple[HandLabel, ...]
+
+
+class _Action(NamedTuple):
+    """One undoable change: for each frame, its hands before and after (None = no line)."""
+
+    name: str
+    changes: dict[int, tuple[Hands | None, Hands | None]]
+    merge_key: object
+
+
+class StepReport(NamedTuple):
+    """What one propagation step did.
+
+    Attributes:
+        carried: track ids moved to the next frame.
+        lost: ``(track, reason)`` for markers that stopped (and were flagged) on this frame.
+        kept: track ids not touched because the next frame has a human keyframe for them.
+    """
+
+    carried: list[int]
+    lost: list[tuple[int, str]]
+    kept: list[int]
+
+
+class LabelStore:
+    """All markers of one clip, loaded from and saved to its ``.labels.jsonl``.
+
+    Args:
+        path: the labels file (``clip_labels_path(clip)``); read when it exists.
+        width, height: frame size of the clip, written on every line.
+
+    Raises:
+        LabelError: the file is malformed (message names the line) or was made for a clip of a
+            different size.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], width: int, height: int) -> None:
+        self.path = Path(path)
+        self.width, self.height = width, height
+        self.records: dict[int, Record] = {}
+        if self.path.exists():
+            for rec in read_labels(self.path, kind="frame"):
+                if (rec.width, rec.height) != (width, height):
+                    raise LabelError(
+                        f"{self.path}: frame {rec.frame} is labelled for a "
+                        f"{rec.width}x{rec.height} image but the clip is {width}x{height}; "
+                        "is this the labels file of another clip?"
+                    )
+                assert rec.frame is not None
+                self.records[rec.frame] = rec
+        self._undo: list[_Action] = []
+        self._redo: list[_Action] = []
+        self.saves = 0  # how many times the file was written (the UI shows it)
+
+    # ---- reading -----------------------------------------------------------------------
+
+    def hands(self, frame: int) -> Hands:
+        """The hands on ``frame`` (empty when the frame is not annotated)."""
+        rec = self.records.get(frame)
+        return rec.hands if rec else ()
+
+    def annotated(self, frame: int) -> bool:
+        """True when ``frame`` has a line in the file (even with no hands)."""
+        return frame in self.records
+
+    def keyframes(self) -> list[int]:
+        """Frames with at least one human-placed hand, sorted."""
+        return sorted(f for f, r in self.records.items() if any(_is_key(h) for h in r.hands))
+
+    def flagged(self) -> list[int]:
+        """Frames with a flagged hand, sorted."""
+        return sorted(f for f, r in self.records.items() if any(h.flag for h in r.hands))
+
+    def next_track(self) -> int:
+        """A track id no hand in the clip uses yet."""
+        used = [h.track for r in self.records.values() for h in r.hands if h.track is not None]
+        return max(used, default=-1) + 1
+
+    # ---- changing ----------------------------------------------------------------------
+
+    def _set(self, frame: int, hands: Hands | None) -> None:
+        if hands is None:
+            self.records.pop(frame, None)
+            return
+        old = self.records.get(frame)
+        extra = old.extra if old else {}
+        self.records[frame] = Record(hands=tuple(hands), width=self.width, height=self.height,
+                                     frame=frame, extra=extra)
+
+    def preview(self, frame: int, hands: Iterable[HandLabel]) -> None:
+        """Show ``hands`` on ``frame`` without saving or recording an undo step (a drag)."""
+        self._set(frame, tuple(hands))
+
+    def commit(
+        self,
+        name: str,
+        changes: dict[int, Hands | None],
+        before: dict[int, Hands | None] | None = None,
+        merge_key: object = None,
+    ) -> None:
+        """Apply ``changes`` (frame -> new hands, None = remove the line), save, make it undoable.
+
+        Args:
+            name: shown by undo/redo ("move", "propagate", ...).
+            changes: the new state of each changed frame.
+            before: the state to restore on undo when the store already shows the change (after
+                :meth:`preview`); taken from the store when omitted.
+            merge_key: consecutive commits with the same non-None key fold into one undo step
+                (wheel resizing).
+        """
+        before = before or {}
+        pairs = {}
+        for frame, after in changes.items():
+            old = before[frame] if frame in before else self._state(frame)
+            pairs[frame] = (old, None if after is None else tuple(after))
+        if all(old == new for old, new in pairs.values()):
+            return
+        last = self._undo[-1] if self._undo else None
+        if merge_key is not None and last is not None and last.merge_key == merge_key:
+            for frame, (_, new) in pairs.items():
+                first = last.changes[frame][0] if frame in last.changes else pairs[frame][0]
+                last.changes[frame] = (first, new)
+        else:
+            self._undo.append(_Action(name, pairs, merge_key))
+            del self._undo[:-UNDO_DEPTH]
+        self._redo.clear()
+        for frame, (_, new) in pairs.items():
+            self._set(frame, new)
+        self.save()
+
+    def _state(self, frame: int) -> Hands | None:
+        rec = self.records.get(frame)
+        return rec.hands if rec else None
+
+    def undo(self) -> tuple[str, list[int]] | None:
+        """Undo the last action; return its name and frames, or None when there is none."""
+        if not self._undo:
+            return None
+        action = self._undo.pop()
+        for frame, (old, _) in action.changes.items():
+            self._set(frame, old)
+        self._redo.append(action)
+        self.save()
+        return action.name, sorted(action.changes)
+
+    def redo(self) -> tuple[str, list[int]] | None:
+        """Redo the last undone action; return its name and frames, or None."""
+        if not self._redo:
+            return None
+        action = self._redo.pop()
+        for frame, (_, new) in action.changes.items():
+            self._set(frame, new)
+        self._undo.append(action._replace(merge_key=None))
+        self.save()
+        return action.name, sorted(action.changes)
+
+    def save(self) -> None:
+        """Write every annotated frame to the labels file, atomically."""
+        write_labels(self.path, [self.records[f] for f in sorted(self.records)])
+        self.saves += 1
+
+    # ---- edits the tool offers ---------------------------------------------------------
+
+    def add(self, frame: int, x: float, y: float, r: float, cls: str = "open") -> HandLabel:
+        """Add a human keyframe marker on ``frame`` with a new track id; return it."""
+        hand = HandLabel(x, y, r, cls, HUMAN, track=self.next_track())
+        self.commit("add", {frame: self.hands(frame) + (hand,)})
+        return hand
+
+    def replace(self, frame: int, index: int, hand: HandLabel, merge_key: object = None) -> None:
+        """Replace hand ``index`` of ``frame`` (it becomes a human keyframe, flag cleared)."""
+        hands = list(self.hands(frame))
+        hands[index] = dataclasses.replace(hand, label_source=HUMAN, flag="")
+        self.commit("edit", {frame: tuple(hands)}, merge_key=merge_key)
+
+    def delete(self, frame: int, index: int) -> None:
+        """Delete hand ``index`` of ``frame``; the frame stays annotated (maybe with no hands)."""
+        hands = list(self.hands(frame))
+        del hands[index]
+        self.commit("delete", {frame: tuple(hands)})
+
+    def toggle_empty(self, frame: int) -> bool:
+        """Mark a hand-less frame as annotated "no hands", or unmark it; return the new state.
+
+        Raises:
+            ValueError: the frame has hands (delete them first).
+        """
+        if self.hands(frame):
+            raise ValueError(f"frame {frame} has hands; delete them before marking it empty")
+        now = not self.annotated(frame)
+        self.commit("no hands" if now else "unannotate", {frame: () if now else None})
+        return now
+
+    # ---- optical flow and interpolation ------------------------------------------------
+
+    def propagate(self, frame: int, prev_gray: np.ndarray, next_gray: np.ndarray) -> StepReport:
+        """Carry the markers of ``frame`` to ``frame + 1`` with optical flow, as one action.
+
+        Markers of ``frame + 1`` placed by a human win (their tracks are not touched); markers
+        the tool placed there before are replaced. A marker that cannot be tracked reliably is
+        flagged on ``frame`` and not carried: it stops instead of drifting.
+
+        Args:
+            frame: the source frame.
+            prev_gray, next_gray: frames ``frame`` and ``frame + 1`` in greyscale.
+
+        Returns:
+            A :class:`StepReport`.
+        """
+        src = list(self.hands(frame))
+        dst = list(self.hands(frame + 1))
+        report = StepReport([], [], [])
+        new_track = self.next_track()
+        for i, h in enumerate(src):
+            if h.track is None:  # hands from older files get an id so they can be followed
+                h = src[i] = dataclasses.replace(h, track=new_track)
+                new_track += 1
+            same = [j for j, d in enumerate(dst) if d.track == h.track]
+            if any(_is_key(dst[j]) for j in same):
+                report.kept.append(h.track)
+                continue
+            res = flow.track_marker(prev_gray, next_gray, h.x, h.y, h.r)
+            if not res.ok:
+                src[i] = dataclasses.replace(h, flag=f"flow stopped: {res.reason}")
+                report.lost.append((h.track, res.reason))
+                continue
+            if h.flag and h.flag.startswith("flow stopped"):
+                src[i] = dataclasses.replace(h, flag="")
+            moved = HandLabel(res.x, res.y, res.r, h.cls, "flow", track=h.track)
+            dst = [d for d in dst if d.track != h.track] + [moved]
+            report.carried.append(h.track)
+        changes: dict[int, Hands | None] = {frame: tuple(src)}
+        if report.carried or self.annotated(frame + 1):
+            changes[frame + 1] = tuple(dst)
+        self.commit("propagate", changes)
+        return report
+
+    def interpolate(self, frame: int) -> tuple[int, int, int] | None:
+        """Fill the frames between the keyframes around ``frame`` by linear interpolation.
+
+        The keyframes are the last frame at or before ``frame`` and the first one after it that
+        hold human markers. Markers are paired by track id, then by nearest centre. Tool-placed
+        markers of the paired tracks in between are replaced; everything else is kept.
+
+        Returns:
+            ``(first_keyframe, last_keyframe, pairs)``, or None when there is no keyframe on
+            one side or no marker pairs up.
+        """
+        keys = self.keyframes()
+        before = [k for k in keys if k <= frame]
+        after = [k for k in keys if k > frame]
+        if not before or not after:
+            return None
+        a, b = before[-1], after[0]
+        ha = [h for h in self.hands(a) if _is_key(h)]
+        hb = [h for h in self.hands(b) if _is_key(h)]
+        pairs = _pair(ha, hb)
+        if not pairs:
+            return None
+        changes: dict[int, Hands | None] = {}
+        # A pair gets one track id on both keyframes so later steps and edits agree.
+        new_track = self.next_track()
+        fixed_a, fixed_b = list(self.hands(a)), list(self.hands(b))
+        tracks = []
+        for pa, pb in pairs:
+            track = pa.track if pa.track is not None else pb.track
+            if track is None:
+                track, new_track = new_track, new_track + 1
+            for seq, h in ((fixed_a, pa), (fixed_b, pb)):
+                if h.track != track:
+                    seq[seq.index(h)] = dataclasses.replace(h, track=track)
+            tracks.append(track)
+        if fixed_a != list(self.hands(a)):
+            changes[a] = tuple(fixed_a)
+        if fixed_b != list(self.hands(b)):
+            changes[b] = tuple(fixed_b)
+        for f in range(a + 1, b):
+            t = (f - a) / (b - a)
+            hands = [h for h in self.hands(f) if h.track not in tracks or _is_key(h)]
+            for (pa, pb), track in zip(pairs, tracks, strict=True):
+                x, y, r = flow.interpolate((pa.x, pa.y, pa.r), (pb.x, pb.y, pb.r), t)
+                hands.append(HandLabel(x, y, r, pa.cls, "interp", track=track))
+            changes[f] = tuple(hands)
+        self.commit("interpolate", changes)
+        return a, b, len(pairs)
+
+    def propagate_range(
+        self,
+        start: int,
+        end: int,
+        gray: Callable[[int], np.ndarray],
+        progress: Callable[[int, StepReport], None] | None = None,
+    ) -> int:
+        """Propagate from ``start`` step by step until ``end`` or until no marker is left.
+
+        Args:
+            start, end: first source frame and last frame to fill (``start < end``).
+            gray: returns the greyscale frame for an index.
+            progress: called after each step with the source frame and its report.
+
+        Returns:
+            The last frame that received markers (``start`` when none did).
+        """
+        last = start
+        prev = gray(start)
+        for f in range(start, end):
+            if not self.hands(f):
+                break
+            nxt = gray(f + 1)
+            report = self.propagate(f, prev, nxt)
+            if progress:
+                progress(f, report)
+            if not report.carried and not report.kept:
+                break
+            last = f + 1
+            prev = nxt
+        return last
+
+
+def _is_key(h: HandLabel) -> bool:
+    return h.label_source == HUMAN
+
+
+def _pair(a: list[HandLabel], b: list[HandLabel]) -> list[tuple[HandLabel, HandLabel]]:
+    """Pair hands of two keyframes: same track id first, then nearest centres (within 4 r)."""
+    pairs = []
+    rest_a, rest_b = list(a), list(b)
+    for h in a:
+        match = [g for g in rest_b if h.track is not None and g.track == h.track]
+        if match:
+            pairs.append((h, match[0]))
+            rest_a.remove(h)
+            rest_b.remove(match[0])
+    candidates = sorted(
+        (math.hypot(h.x - g.x, h.y - g.y), i, j)
+        for i, h in enumerate(rest_a)
+        for j, g in enumerate(rest_b)
+    )
+    used_a, used_b = set(), set()
+    for dist, i, j in candidates:
+        if i in used_a or j in used_b or dist > 4 * max(rest_a[i].r, rest_b[j].r):
+            continue
+        used_a.add(i)
+        used_b.add(j)
+        pairs.append((rest_a[i], rest_b[j]))
+    return pairs

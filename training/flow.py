@@ -1,0 +1,328 @@
+"""Optical-flow marker propagation for the annotation tool: pure functions, no display.
+
+A hand marker (centre ``x, y``, radius ``r`` in frame pixels) is carried from one frame to the
+next the way a median-flow tracker does it:
+
+1. pick trackable points inside the marker (corners, topped up with a grid so flat hands still
+   get points), kept within ``POINT_FRACTION * r`` of the centre so the background around the
+   hand does not vote;
+2. track them forward with pyramidal Lucas–Kanade, then track the results backward;
+3. keep the points whose forward–backward error is small and whose patch still matches;
+4. move the marker by the median motion of those points and scale it by the median ratio of
+   their pairwise distances.
+
+When too few points survive (the hand left, was covered or blurred beyond recognition) the
+result is *not ok*: the caller stops propagating and flags the marker instead of letting it
+drift. Markers between two keyframes can be filled in with :func:`interpolate`.
+
+Bench (synthetic textured hand on a known path, accuracy and speed)::
+
+    python -m training.flow --bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+POINT_FRACTION = 0.7  # points are taken within this share of the radius (hands are not discs)
+GRID_STEP_FRACTION = 0.25  # grid points every r/4 so even flat patches get tracked
+MAX_CORNERS = 60  # corner points per marker; more costs time and adds little
+LK_WINDOW = 21  # LK window in pixels (odd); large enough for blurry webcam frames
+LK_LEVELS = 3  # pyramid levels: moves up to ~LK_WINDOW * 2**LK_LEVELS / 2 pixels per frame
+FALLBACK_LEVELS = 1  # second try, local only (~20 px moves), when the first one fails
+FB_MAX_ERROR = 1.0  # px: forward-backward disagreement above this marks a point unreliable
+PATCH_MAX_ERROR = 18.0  # LK mean absolute patch difference (grey levels) above this = mismatch
+MIN_POINTS = 8  # fewer good points than this: tracking is unreliable
+MIN_GOOD_FRACTION = 0.4  # share of the points that must survive the checks
+INLIER_MIN_PX = 1.0  # px: a point moving this close to the common motion agrees with it
+INLIER_FRACTION = 0.08  # ... or within this share of r (real hands bend while they move)
+MIN_CONSISTENT = 0.5  # share of all the marker's points that must agree on one motion
+MAX_SCALE_STEP = 0.1  # the radius may change by at most 10 % per frame
+CROP_MARGIN = 64  # px around the marker searched for it: fast hands move ~40 px per frame
+
+_LK_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01)
+
+
+class TrackResult(NamedTuple):
+    """The outcome of carrying one marker to the next frame.
+
+    Attributes:
+        x, y, r: the new centre and radius in frame pixels (the old ones when not ``ok``).
+        ok: False when tracking was unreliable; the caller must not use ``x, y, r``.
+        reason: why it failed (``""`` when ok), for the status line and the flag.
+        points: how many points survived the checks.
+        fb_error: median forward–backward error of the surviving points, in pixels.
+    """
+
+    x: float
+    y: float
+    r: float
+    ok: bool
+    reason: str
+    points: int
+    fb_error: float
+
+
+def to_gray(frame: np.ndarray) -> np.ndarray:
+    """A BGR (or already grey) uint8 frame as a single-channel uint8 image."""
+    if frame.ndim == 2:
+        return frame
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+
+
+def _marker_points(gray: np.ndarray, x: float, y: float, r: float) -> np.ndarray:
+    """Points to track inside the marker, float32 array of shape (N, 1, 2)."""
+    h, w = gray.shape
+    reach = POINT_FRACTION * r
+    mask = np.zeros_like(gray)
+    cv2.circle(mask, (round(x), round(y)), max(1, round(reach)), 255, -1)
+    corners = cv2.goodFeaturesToTrack(
+        gray, MAX_CORNERS, qualityLevel=0.01, minDistance=max(2.0, r / 10), mask=mask
+    )
+    pts = [] if corners is None else [corners.reshape(-1, 2)]
+    step = max(2.0, GRID_STEP_FRACTION * r)
+    offsets = np.arange(-reach, reach + 1e-6, step)
+    gx, gy = np.meshgrid(offsets, offsets)
+    inside = gx**2 + gy**2 <= reach**2
+    grid = np.stack([gx[inside] + x, gy[inside] + y], axis=1)
+    pts.append(grid)
+    allp = np.concatenate(pts).astype(np.float32)
+    keep = (allp[:, 0] >= 0) & (allp[:, 0] <= w - 1) & (allp[:, 1] >= 0) & (allp[:, 1] <= h - 1)
+    return allp[keep].reshape(-1, 1, 2)
+
+
+def _lk(
+    prev: np.ndarray, nxt: np.ndarray, p0: np.ndarray, levels: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Forward and backward LK; return (good mask, forward points, forward-backward error)."""
+    lk = {"winSize": (LK_WINDOW, LK_WINDOW), "maxLevel": levels, "criteria": _LK_CRITERIA}
+    p1, st1, err1 = cv2.calcOpticalFlowPyrLK(prev, nxt, p0, None, **lk)
+    p0b, st2, _ = cv2.calcOpticalFlowPyrLK(nxt, prev, p1, None, **lk)
+    fb = np.linalg.norm((p0 - p0b).reshape(-1, 2), axis=1)
+    good = (
+        (st1.ravel() == 1)
+        & (st2.ravel() == 1)
+        & (fb < FB_MAX_ERROR)
+        & (err1.ravel() < PATCH_MAX_ERROR)
+    )
+    return good, p1, fb
+
+
+def _enough(good: np.ndarray) -> bool:
+    n = int(good.sum())
+    return n >= MIN_POINTS and n >= MIN_GOOD_FRACTION * len(good)
+
+
+def _median_scale(p0: np.ndarray, p1: np.ndarray) -> float:
+    """Median ratio of pairwise distances after/before: how much the point cloud grew."""
+    if len(p0) < 3:
+        return 1.0
+    idx = np.arange(len(p0))
+    i, j = np.meshgrid(idx, idx)
+    upper = i < j
+    d0 = np.hypot(*(p0[i[upper]] - p0[j[upper]]).T)
+    d1 = np.hypot(*(p1[i[upper]] - p1[j[upper]]).T)
+    far = d0 > 4.0  # short pairs give noisy ratios
+    if far.sum() < 3:
+        return 1.0
+    return float(np.median(d1[far] / d0[far]))
+
+
+def track_marker(
+    prev_gray: np.ndarray, next_gray: np.ndarray, x: float, y: float, r: float
+) -> TrackResult:
+    """Carry the marker ``(x, y, r)`` from ``prev_gray`` to ``next_gray``.
+
+    Args:
+        prev_gray: the frame the marker is on, uint8 greyscale (see :func:`to_gray`).
+        next_gray: the following frame, same size.
+        x, y: marker centre in ``prev_gray`` pixels.
+        r: marker radius in pixels, > 0.
+
+    Returns:
+        A :class:`TrackResult`; check ``ok`` before using the new position.
+
+    Raises:
+        ValueError: the frames differ in size or ``r`` is not positive.
+    """
+    if prev_gray.shape != next_gray.shape:
+        raise ValueError(f"frames must have the same size, not {prev_gray.shape} and "
+                         f"{next_gray.shape}")
+    if not r > 0:
+        raise ValueError(f"marker radius must be greater than 0, not {r}")
+    # Work on a crop around the marker: corner search and pyramids over the whole frame would
+    # cost ten times more. The margin covers the largest motion the pyramid can follow.
+    h, w = prev_gray.shape
+    margin = r + CROP_MARGIN
+    x0, y0 = max(0, int(x - margin)), max(0, int(y - margin))
+    x1, y1 = min(w, int(x + margin) + 1), min(h, int(y + margin) + 1)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return TrackResult(x, y, r, False, "marker is off the frame", 0, math.nan)
+    prev_crop, next_crop = prev_gray[y0:y1, x0:x1], next_gray[y0:y1, x0:x1]
+    p0 = _marker_points(prev_crop, x - x0, y - y0, r)
+    if len(p0) < MIN_POINTS:
+        return TrackResult(x, y, r, False, "marker is off the frame", len(p0), math.nan)
+    good, p1, fb = _lk(prev_crop, next_crop, p0, LK_LEVELS)
+    if not _enough(good):
+        # Coarse pyramid levels see a wide area; a bigger thing moving nearby (the other hand
+        # passing behind) can drag them off. A shallow pyramid looks only near the marker.
+        good, p1, fb = _lk(prev_crop, next_crop, p0, FALLBACK_LEVELS)
+    n_good = int(good.sum())
+    fb_med = float(np.median(fb[good])) if n_good else math.nan
+    if not _enough(good):
+        reason = f"lost: {n_good} of {len(p0)} points tracked reliably"
+        return TrackResult(x, y, r, False, reason, n_good, fb_med)
+    a = p0.reshape(-1, 2)[good]
+    b = p1.reshape(-1, 2)[good]
+    # Something passing in front of the hand drags the points on it along with itself: keep the
+    # points that agree with the common motion and stop when too few do (else the median
+    # follows the occluder once it covers half the marker).
+    inlier = _common_motion(a, b, r)[2] < max(INLIER_MIN_PX, INLIER_FRACTION * r)
+    n_in = int(inlier.sum())
+    if n_in < MIN_POINTS or n_in < MIN_CONSISTENT * len(p0):
+        reason = (f"points disagree: {n_in} of {len(p0)} move together "
+                  "(something in front of the hand?)")
+        return TrackResult(x, y, r, False, reason, n_in, fb_med)
+    ca, shift, _, scale = _common_motion(a[inlier], b[inlier], r)
+    centre = np.array([x - x0, y - y0])
+    nx, ny = ca + shift + scale * (centre - ca) + (x0, y0)
+    return TrackResult(float(nx), float(ny), float(r * scale), True, "", n_in, fb_med)
+
+
+def _common_motion(
+    a: np.ndarray, b: np.ndarray, r: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Fit ``b ≈ ca + shift + scale * (a - ca)`` robustly (medians); ``ca`` = median of ``a``.
+
+    Returns:
+        ``(ca, shift, residuals, scale)``: residuals are each point's distance from the fit, px.
+    """
+    scale = min(max(_median_scale(a, b), 1 - MAX_SCALE_STEP), 1 + MAX_SCALE_STEP)
+    ca = np.median(a, axis=0)
+    shift = np.median(b - ca - scale * (a - ca), axis=0)
+    resid = np.linalg.norm(b - (ca + shift + scale * (a - ca)), axis=1)
+    return ca, shift, resid, scale
+
+
+def interpolate(
+    a: tuple[float, float, float], b: tuple[float, float, float], t: float
+) -> tuple[float, float, float]:
+    """Linear blend of two markers ``(x, y, r)``: ``t=0`` gives ``a``, ``t=1`` gives ``b``.
+
+    Raises:
+        ValueError: ``t`` is outside 0..1.
+    """
+    if not 0.0 <= t <= 1.0:
+        raise ValueError(f"t must be between 0 and 1, not {t}")
+    return tuple(float(p + (q - p) * t) for p, q in zip(a, b, strict=True))  # type: ignore[return-value]
+
+
+# --- synthetic test scene, shared by the tests and the bench -------------------------------
+
+
+def textured_patch(radius: int, seed: int = 0) -> np.ndarray:
+    """A hand-sized textured blob (BGR uint8, square ``2*radius+1``) with a mask in alpha.
+
+    Returns:
+        An array of shape (S, S, 4): smoothed random skin-ish texture plus an alpha channel that
+        is 255 inside an irregular blob about ``radius`` across.
+    """
+    rng = np.random.default_rng(seed)
+    size = 2 * radius + 1
+    noise = rng.integers(0, 255, (size // 3 + 2, size // 3 + 2), dtype=np.uint8)
+    tex = cv2.resize(noise, (size, size), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    bgr = np.stack([tex * 0.5 + 60, tex * 0.6 + 90, tex * 0.7 + 120], axis=2)
+    yy, xx = np.mgrid[:size, :size] - radius
+    angle = np.arctan2(yy, xx)
+    wobble = radius * (0.85 + 0.12 * np.sin(5 * angle))  # fingers-ish outline
+    alpha = (np.hypot(xx, yy) <= wobble).astype(np.uint8) * 255
+    return np.dstack([np.clip(bgr, 0, 255).astype(np.uint8), alpha])
+
+
+def render_scene(
+    background: np.ndarray, patch: np.ndarray, cx: float, cy: float, occluder: bool = False
+) -> np.ndarray:
+    """Draw ``patch`` centred at sub-pixel ``(cx, cy)`` over ``background``; BGR uint8.
+
+    ``occluder=True`` covers the patch with a flat grey board (a person walking in front).
+    """
+    h, w = background.shape[:2]
+    radius = patch.shape[0] // 2
+    m = np.float32([[1, 0, cx - radius], [0, 1, cy - radius]])
+    moved = cv2.warpAffine(patch, m, (w, h), flags=cv2.INTER_LINEAR)
+    alpha = moved[:, :, 3:4].astype(np.float32) / 255.0
+    out = background.astype(np.float32) * (1 - alpha) + moved[:, :, :3].astype(np.float32) * alpha
+    out = out.astype(np.uint8)
+    if occluder:
+        x0, y0 = int(cx - 2 * radius), int(cy - 2 * radius)
+        cv2.rectangle(out, (x0, y0), (x0 + 4 * radius, y0 + 4 * radius), (128, 128, 128), -1)
+    return out
+
+
+def synthetic_path(n: int) -> np.ndarray:
+    """``n`` sub-pixel centres ``(x, y)`` on a curving path inside a 640x480 frame."""
+    t = np.arange(n, dtype=np.float64)
+    # Lissajous loop, up to ~12 px per frame: a brisk wave at 30 fps; stays on the frame.
+    return np.stack([320 + 220 * np.sin(t / 20 + 0.3), 240 + 140 * np.sin(t / 13)], axis=1)
+
+
+def synthetic_background(size: tuple[int, int] = (640, 480), seed: int = 1) -> np.ndarray:
+    """A static, mildly textured room (BGR uint8) of ``size`` (width, height)."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    small = rng.integers(40, 200, (h // 16, w // 16, 3), dtype=np.uint8)
+    return cv2.GaussianBlur(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), (0, 0), 3)
+
+
+def bench(frames: int = 50, radius: int = 40) -> dict[str, float]:
+    """Propagate along the synthetic path; return error (px) and speed (ms per frame) figures."""
+    path = synthetic_path(frames)
+    bg = synthetic_background()
+    patch = textured_patch(radius)
+    grays = [to_gray(render_scene(bg, patch, *p)) for p in path]
+    x, y, r = *path[0], float(radius)
+    errors, times = [], []
+    for i in range(1, frames):
+        t0 = time.perf_counter()
+        res = track_marker(grays[i - 1], grays[i], x, y, r)
+        times.append((time.perf_counter() - t0) * 1000)
+        if not res.ok:
+            raise RuntimeError(f"bench: tracking lost at frame {i}: {res.reason}")
+        x, y, r = res.x, res.y, res.r
+        errors.append(math.hypot(x - path[i][0], y - path[i][1]))
+    return {
+        "frames": frames,
+        "error_px_median": float(np.median(errors)),
+        "error_px_max": float(np.max(errors)),
+        "radius_end": r,
+        "ms_per_frame_median": float(np.median(times)),
+        "ms_per_frame_max": float(np.max(times)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m training.flow --bench``: print propagation accuracy and speed as JSON."""
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m training.flow", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bench", action="store_true", help="run the synthetic benchmark")
+    parser.add_argument("--frames", type=int, default=50, help="frames on the path (default 50)")
+    parser.add_argument("--radius", type=int, default=40, help="hand radius in px (default 40)")
+    args = parser.parse_args(argv)
+    if not args.bench:
+        parser.print_help()
+        return 0
+    cv2.setNumThreads(1)  # report the single-core figure, as the tool sees it beside the UI
+    print(json.dumps(bench(args.frames, args.radius), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

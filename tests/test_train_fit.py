@@ -1,0 +1,107 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import handplay
+from training import fit
+from training.evaluate import match, score
+from training.labels import HandLabel
+from training.synth import write_dataset
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _args(tmp_path, out="run", **over):
+    val = tmp_path / "val"
+    if not val.exists():
+        write_dataset(val, 4, (64, 64), seed=9)
+    cfg = {
+        "data": "synth:12",
+        "weights": "1",
+        "crops": "",
+        "val": str(val),
+        "out": str(tmp_path / out),
+        "input_w": 64,
+        "input_h": 64,
+        "width": 0.5,
+        "batch": 4,
+        "samples_per_epoch": 8,
+        "epochs": 1,
+        "threads": 1,
+    }
+    cfg.update(over)
+    return [f"--{k}={v}" for k, v in cfg.items()]
+
+
+def test_a_few_steps_make_a_model_the_detector_runs(tmp_path):
+    figures = fit.main(_args(tmp_path))
+    assert figures["step"] == 2 and figures["images"] == 4
+    onnx = tmp_path / "run" / "model.onnx"
+    det = handplay.Detector(onnx)
+    assert det.input_size == (64, 64) and det.stride == 4
+    dets = det.detect(np.zeros((48, 80, 3), np.uint8))
+    assert isinstance(dets, list)
+    assert json.loads(det.metadata["handplay.train_config"])["input_w"] == 64
+    history = (tmp_path / "run" / "history.jsonl").read_text().splitlines()
+    assert len(history) == 1
+
+
+def test_resume_continues_from_the_saved_step(tmp_path):
+    fit.main(_args(tmp_path, epochs=1))
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert state["step"] == 2 and state["config"]["epochs"] == 1
+    figures = fit.main(_args(tmp_path, epochs=2, resume="true"))
+    assert figures["epoch"] == 2 and figures["step"] == 4
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert state["step"] == 4 and len(state["history"]) == 2
+
+
+def test_resume_without_checkpoint_says_so(tmp_path):
+    with pytest.raises(SystemExit, match="no checkpoint"):
+        fit.main(_args(tmp_path, out="empty", resume="true"))
+
+
+def test_unknown_key_lists_the_valid_ones():
+    with pytest.raises(SystemExit, match="unknown config key 'lr_max'.*valid keys: data, weights"):
+        fit.parse_args(["quick", "--lr_max=3"])
+    with pytest.raises(SystemExit, match="--epochs must be a int, not 'many'"):
+        fit.parse_args(["--epochs=many"])
+    with pytest.raises(SystemExit, match="valid presets: quick, full"):
+        fit.parse_args(["huge"])
+    cfg = fit.parse_args(["full", "--lr=0.01", "--resume"])
+    assert cfg.lr == 0.01 and cfg.resume and cfg.epochs == fit.PRESETS["full"]["epochs"]
+
+
+def test_two_process_ddp_run_completes(tmp_path):
+    args = _args(tmp_path, out="ddp", samples_per_epoch=8, batch=4)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "training.fit", *args]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    state = torch.load(tmp_path / "ddp" / "last.pt", weights_only=True)
+    assert state["step"] == 2  # 8 items, global batch 4 split over 2 ranks
+    assert (tmp_path / "ddp" / "model.onnx").exists()
+    assert '"recall_all"' in proc.stdout
+
+
+def test_matching_is_greedy_nearest_first_and_others_are_neutral():
+    truth = [HandLabel(0, 0, 10, "open"), HandLabel(12, 0, 10, "open")]
+    # Pred 0 is nearest to hand 0 (2 px) but pred 1 is nearer still to it (1 px): pred 1 takes
+    # hand 0, and pred 0 falls to hand 1 (10 px away, within its r).
+    pairs = match([(2.0, 0.0), (1.0, 0.0)], truth)
+    assert sorted(pairs) == [(0, 1, 1.0), (1, 0, 0.1)]
+    Det = handplay.Detection
+    figures = score(
+        [[Det(0, 0, 5, 0.9), Det(50, 50, 5, 0.9), Det(100, 0, 5, 0.9)]],
+        [[HandLabel(0, 0, 10, "open"), HandLabel(50, 52, 10, "other"), HandLabel(200, 0, 9)]],
+    )
+    # 1 of 2 open found; the "other" match is neutral, so precision = 1 / (3 - 1).
+    assert figures["recall"] == 0.5 and figures["precision"] == 0.5
+    assert figures["recall_all"] == round(2 / 3, 4) and figures["centre_error_median"] == 0.0

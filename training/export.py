@@ -1,0 +1,179 @@
+"""Export a trained network to one self-contained ONNX file that follows DESIGN.md's contract.
+
+Run: ``python -m training.export CHECKPOINT.pt --out model.onnx [--threshold 0.3]``
+
+The file has input ``image`` (N x 3 x H x W, RGB 0..1, dynamic N/H/W), outputs ``heatmap``
+(0..1, sigmoid inside) and ``size`` (radius in input pixels), and the metadata keys
+``handplay.format``, ``handplay.stride``, ``handplay.input_size``, ``handplay.threshold``,
+``handplay.train_config`` and ``handplay.metrics``. Every export ends with a parity check: torch
+and onnxruntime must agree to within 1e-4 at the trained size and at one other size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+FORMAT = "1"
+PARITY_TOLERANCE = 1e-4
+
+
+class _Contract(nn.Module):
+    """Wraps a net so ``forward(image)`` returns ``(heatmap 0..1, size px)``."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.net(image, logits=False)
+
+
+def export_onnx(
+    net: nn.Module,
+    path: str | os.PathLike[str],
+    input_size: tuple[int, int],
+    threshold: float,
+    train_config: dict | None = None,
+    metrics: dict | None = None,
+) -> float:
+    """Write ``net`` as a contract-following ONNX file and check it against torch.
+
+    Args:
+        net: a network from :func:`training.model.build_model` (its ``stride`` attribute is used).
+        path: where to write the ``.onnx`` file (one file, weights inside).
+        input_size: ``(width, height)`` the net was trained for; multiples of the stride.
+        threshold: the recommended peak threshold, stored as ``handplay.threshold``.
+        train_config: stored as JSON in ``handplay.train_config``.
+        metrics: validation figures, stored as JSON in ``handplay.metrics``.
+
+    Returns:
+        The largest absolute difference between torch and onnxruntime outputs.
+
+    Raises:
+        ValueError: input size not a multiple of the stride, or threshold outside 0..1.
+        RuntimeError: the parity check failed (difference above 1e-4).
+    """
+    stride = int(net.stride)
+    w, h = input_size
+    if w % stride or h % stride:
+        raise ValueError(f"input_size must be multiples of stride {stride}, not {w}x{h}")
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold must be between 0 and 1, not {threshold}")
+    path = Path(path)
+    wrapped = _Contract(net).eval()
+    example = torch.rand(1, 3, h, w)
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        # The TorchScript exporter gives a plain, small graph with symbolic N/H/W via
+        # dynamic_axes; it warns that it is deprecated, which is not the user's business.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(
+                wrapped,
+                (example,),
+                str(raw),
+                input_names=["image"],
+                output_names=["heatmap", "size"],
+                dynamic_axes={
+                    "image": {0: "N", 2: "H", 3: "W"},
+                    "heatmap": {0: "N", 2: "h", 3: "w"},
+                    "size": {0: "N", 2: "h", 3: "w"},
+                },
+                opset_version=17,
+                dynamo=False,
+            )
+        model = onnx.load(str(raw))
+    meta = {
+        "handplay.format": FORMAT,
+        "handplay.stride": str(stride),
+        "handplay.input_size": f"{w}x{h}",
+        "handplay.threshold": f"{threshold:.3g}",
+        "handplay.train_config": json.dumps(train_config or {}, sort_keys=True),
+        "handplay.metrics": json.dumps(metrics or {}, sort_keys=True),
+    }
+    del model.metadata_props[:]
+    for key, value in meta.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save_model(model, str(path), save_as_external_data=False)
+    diff = parity_check(wrapped, path, [(w, h), (w + 2 * stride * 4, h + stride * 4)])
+    log.info(
+        "exported %s (%.1f kB), parity max abs diff %.2e", path, path.stat().st_size / 1e3, diff
+    )
+    return diff
+
+
+def parity_check(
+    wrapped: nn.Module, path: str | os.PathLike[str], sizes: Sequence[tuple[int, int]]
+) -> float:
+    """Compare torch and onnxruntime on random images of each ``(w, h)``; raise above 1e-4."""
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    worst = 0.0
+    rng = np.random.default_rng(0)
+    for w, h in sizes:
+        x = rng.random((2, 3, h, w), dtype=np.float32)
+        with torch.no_grad():
+            ref = [t.numpy() for t in wrapped(torch.from_numpy(x))]
+        got = sess.run(["heatmap", "size"], {"image": x})
+        # Size is in pixels (tens): compare it relative to its scale, the heatmap absolutely.
+        worst = max(
+            worst,
+            float(np.abs(ref[0] - got[0]).max()),
+            float((np.abs(ref[1] - got[1]) / np.maximum(np.abs(ref[1]), 1.0)).max()),
+        )
+    if worst > PARITY_TOLERANCE:
+        raise RuntimeError(
+            f"ONNX parity check failed for {path}: max difference {worst:.2e} > "
+            f"{PARITY_TOLERANCE:g}; the exported graph does not match the torch model"
+        )
+    return worst
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The ``handplay.*`` metadata of an ONNX file, as onnxruntime reports it."""
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return dict(sess.get_modelmeta().custom_metadata_map)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Export a checkpoint written by ``training.fit`` to ONNX."""
+    from training.fit import load_checkpoint  # fit imports this module; import late
+
+    parser = argparse.ArgumentParser(prog="python -m training.export", description=__doc__)
+    parser.add_argument("checkpoint", help="a .pt checkpoint written by training.fit")
+    parser.add_argument("--out", required=True, help="the .onnx file to write")
+    parser.add_argument("--threshold", type=float, default=None, help="default: the config's")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    net, cfg, state = load_checkpoint(args.checkpoint)
+    thr = cfg.threshold if args.threshold is None else args.threshold
+    diff = export_onnx(
+        net,
+        args.out,
+        (cfg.input_w, cfg.input_h),
+        thr,
+        train_config=cfg.to_dict(),
+        metrics=state.get("metrics", {}),
+    )
+    print(f"wrote {args.out} (parity {diff:.2e})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,337 @@
+"""Train the hand heatmap model, validate it every epoch, checkpoint, and export ONNX.
+
+Run:
+    python -m training.fit quick                      # a few minutes on 2 CPU cores
+    python -m training.fit full --out=runs/full       # the shipped model's recipe
+    python -m training.fit full --out=runs/full --resume   # continue from runs/full/last.pt
+    python -m training.fit quick --lr=0.002 --loss=mse     # any config key as --key=value
+    torchrun --nproc_per_node=4 -m training.fit full  # DistributedDataParallel (gloo on CPU)
+
+Reads top to bottom: config -> data -> model -> loop (validation each epoch with the DESIGN.md
+rule, through ``handplay.Detector`` on the exported ONNX) -> checkpoint -> export. ``OUT/last.pt``
+holds the weights, optimiser, step and the config that made them; ``OUT/model.onnx`` is the
+exported model and ``OUT/history.jsonl`` one line of figures per epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader
+from torch.utils.data.distributed import DistributedSampler
+
+from training import data as tdata
+from training.export import export_onnx
+from training.losses import LOSSES, heatmap_loss, size_loss
+from training.model import SIZE_UNIT, build_model, count_macs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Config:
+    """Every training setting; each can be overridden with ``--key=value``."""
+
+    data: str = "../shared/data/hagrid-train,../shared/data/closeups,synth:1000"  # sources (,)
+    weights: str = "1.0,0.25,0.1"  # sampling weight of each data source
+    crops: str = "../shared/data/hand-crops"  # hand crops for copy-paste ("" = none)
+    val: str = "../shared/data/hagrid-val"  # validation folder ("" = no validation)
+    out: str = "/work/runs/quick"  # checkpoints, history and model.onnx go here
+    arch: str = "mobile"  # "mobile" (HandNet) or "vgg" (the baseline)
+    width: float = 1.0  # HandNet channel multiplier
+    stride: int = 4  # output stride, 4 or 8
+    input_w: int = 320  # training / default inference width
+    input_h: int = 192  # training / default inference height
+    loss: str = "focal"  # heatmap loss: focal, mse or bce
+    size_weight: float = 0.2  # weight of the size (radius) loss
+    others: str = "target"  # "other" hands: "target" (find every hand) or "ignore" (mask them)
+    radius_scale: float = 0.3  # heatmap Gaussian sigma / hand radius
+    paste: float = 0.5  # probability of pasting hand crops onto a training image
+    epochs: int = 8  # passes of samples_per_epoch items
+    samples_per_epoch: int = 2048  # augmented items per epoch
+    batch: int = 32  # global batch size (split across DDP ranks)
+    lr: float = 4e-3  # peak learning rate (AdamW, warm-up then cosine decay)
+    weight_decay: float = 1e-4  # AdamW weight decay
+    warmup: float = 0.05  # fraction of the steps spent warming up
+    threshold: float = 0.3  # peak threshold written into the model and used for validation
+    seed: int = 0  # seeds data order, augmentation and initial weights
+    threads: int = 2  # torch intra-op threads per process
+    workers: int = 0  # DataLoader worker processes (0 = augment in the training process)
+    cache_side: int = 640  # images are cached in memory with their long side at most this
+    max_steps: int = 0  # stop after this many steps in total (0 = no limit; for tests)
+    resume: bool = False  # continue from OUT/last.pt
+
+    def to_dict(self) -> dict:
+        """The config as a plain dict (stored in checkpoints and ONNX metadata)."""
+        return dataclasses.asdict(self)
+
+
+PRESETS: dict[str, dict] = {
+    # ~6 min of training on 2 cores + ~1 min loading and validation.
+    "quick": {"epochs": 4, "samples_per_epoch": 1536, "out": "/work/runs/quick"},
+    # ~65 min on 2 cores; checkpoints every epoch, so --resume with more epochs goes further.
+    "full": {"epochs": 16, "samples_per_epoch": 3072, "out": "/work/runs/full"},
+}
+
+
+def parse_args(argv: Sequence[str]) -> Config:
+    """``[PRESET] [--key=value ...]`` -> Config.
+
+    Raises:
+        SystemExit: unknown preset or key (listing the valid ones) or a badly typed value.
+    """
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    values: dict = {}
+    args = list(argv)
+    if args and not args[0].startswith("--"):
+        preset = args.pop(0)
+        if preset not in PRESETS:
+            raise SystemExit(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
+        values.update(PRESETS[preset])
+    for arg in args:
+        if not arg.startswith("--"):
+            raise SystemExit(f"expected --key=value, not {arg!r}")
+        key, eq, raw = arg[2:].partition("=")
+        key = key.replace("-", "_")
+        if key == "preset":
+            if raw not in PRESETS:
+                raise SystemExit(f"unknown preset {raw!r}; valid presets: {', '.join(PRESETS)}")
+            values.update(PRESETS[raw])
+            continue
+        if key not in fields:
+            raise SystemExit(f"unknown config key {key!r}; valid keys: {', '.join(fields)}")
+        kind = type(getattr(Config(), key))
+        if kind is bool:
+            if eq and raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise SystemExit(f"--{key} must be true or false, not {raw!r}")
+            values[key] = not eq or raw.lower() in ("1", "true", "yes")
+            continue
+        try:
+            values[key] = kind(raw)
+        except ValueError:
+            raise SystemExit(f"--{key} must be a {kind.__name__}, not {raw!r}") from None
+    cfg = Config(**values)
+    if cfg.loss not in LOSSES:
+        raise SystemExit(f"--loss must be one of {', '.join(LOSSES)}, not {cfg.loss!r}")
+    if cfg.input_w % 32 or cfg.input_h % 32:
+        raise SystemExit(
+            f"input size must be multiples of 32 (the net's deepest stride), "
+            f"not {cfg.input_w}x{cfg.input_h}"
+        )
+    return cfg
+
+
+def lr_at(step: int, total: int, cfg: Config) -> float:
+    """Linear warm-up to ``cfg.lr``, then cosine decay to 2% of it."""
+    warm = max(1, int(cfg.warmup * total))
+    if step < warm:
+        return cfg.lr * (step + 1) / warm
+    t = min(1.0, (step - warm) / max(1, total - warm))
+    return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> tuple[torch.nn.Module, Config, dict]:
+    """Rebuild the net of a checkpoint (``weights_only=True``: no code runs on load).
+
+    Returns:
+        ``(net in eval mode, its Config, the whole checkpoint dict)``.
+    """
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    cfg = Config(**state["config"])
+    net = build_model(cfg.arch, cfg.width, cfg.stride)
+    net.load_state_dict(state["model"])
+    return net.eval(), cfg, state
+
+
+class _Progress:
+    """A one-line progress bar on a terminal, a line every 10% in a log file."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.total, self.label, self.t0 = total, label, time.time()
+        self.tty = sys.stderr.isatty()
+        self.last_pct = -1
+
+    def update(self, done: int, note: str) -> None:
+        pct = int(100 * done / self.total)
+        if not self.tty and (pct // 10 == self.last_pct // 10) and done < self.total:
+            return
+        self.last_pct = pct
+        rate = (time.time() - self.t0) / max(done, 1)
+        bar = "#" * (pct // 5) + "." * (20 - pct // 5)
+        line = (f"{self.label} [{bar}] {done}/{self.total} {note} "
+                f"{rate:.2f}s/it eta {rate * (self.total - done):.0f}s")  # fmt: skip
+        print(("\r" + line) if self.tty else line, end="" if self.tty else "\n",
+              file=sys.stderr, flush=True)  # fmt: skip
+        if self.tty and done >= self.total:
+            print(file=sys.stderr)
+
+
+def validate(net: torch.nn.Module, cfg: Config, frames: list, truths: list) -> dict:
+    """Export ``net`` to a temporary ONNX file and score it with ``handplay.Detector``."""
+    from handplay.detector import Detector
+    from training.evaluate import run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "val.onnx"
+        export_onnx(net, path, (cfg.input_w, cfg.input_h), cfg.threshold, cfg.to_dict())
+        det = Detector(path, threads=cfg.threads, max_hands=16)
+        figures, _ = run(det, frames, truths)
+    net.train()
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    """Train per the command line (see the module docstring); returns the final figures."""
+    cfg = parse_args(sys.argv[1:] if argv is None else argv)
+    # ---- distributed set-up: torchrun sets RANK/WORLD_SIZE; alone we are rank 0 of 1 ----
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if world > 1:
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    lead = rank == 0
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    say = print if lead else (lambda *a, **k: None)
+
+    # ---- data ----
+    t0 = time.time()
+    specs = [s for s in cfg.data.split(",") if s]
+    weights = [float(w) for w in cfg.weights.split(",") if w]
+    if len(weights) != len(specs):
+        raise SystemExit(f"--weights has {len(weights)} values for {len(specs)} --data sources")
+    synth_size = (cfg.input_w, cfg.input_h)
+    sources = [tdata.load_source(s, cfg.cache_side, synth_size) for s in specs]
+    crops = tdata.load_crops(cfg.crops) if cfg.crops else []
+    aug = tdata.Augment(p_paste=cfg.paste if crops else 0.0)
+    per_rank = max(1, cfg.batch // world)
+    if cfg.samples_per_epoch < per_rank * world:
+        raise SystemExit(
+            f"--samples_per_epoch ({cfg.samples_per_epoch}) must be at least --batch ({cfg.batch})"
+        )
+    dataset = tdata.MixedDataset(
+        sources, weights, crops, cfg.samples_per_epoch, (cfg.input_w, cfg.input_h), cfg.stride,
+        aug, seed=cfg.seed, others=cfg.others, radius_scale=cfg.radius_scale,
+    )  # fmt: skip
+    sampler = DistributedSampler(dataset, world, rank, seed=cfg.seed) if world > 1 else None
+    loader = DataLoader(
+        dataset, batch_size=per_rank, shuffle=sampler is None, sampler=sampler,
+        num_workers=cfg.workers, drop_last=True, persistent_workers=cfg.workers > 0,
+        generator=torch.Generator().manual_seed(cfg.seed),
+    )  # fmt: skip
+    frames, truths = ([], [])
+    if cfg.val and lead:
+        from training.evaluate import load_truth
+
+        frames, truths = load_truth(cfg.val)
+    say(f"data: {[len(s) for s in sources]} images from {specs}, {len(crops)} crops, "
+        f"{len(frames)} val images, loaded in {time.time() - t0:.0f}s")  # fmt: skip
+
+    # ---- model, optimiser, resume ----
+    net = build_model(cfg.arch, cfg.width, cfg.stride)
+    macs, params = count_macs(net, (cfg.input_w, cfg.input_h))
+    say(f"model: {cfg.arch} width {cfg.width} stride {cfg.stride}: {macs / 1e6:.1f}M MACs, "
+        f"{params / 1e3:.1f}k params at {cfg.input_w}x{cfg.input_h}")  # fmt: skip
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    step, epoch, history = 0, 0, []
+    ckpt_path = out / "last.pt"
+    if cfg.resume:
+        if not ckpt_path.exists():
+            raise SystemExit(f"--resume: no checkpoint at {ckpt_path}; train without --resume")
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        old = Config(**state["config"])
+        for key in ("arch", "width", "stride"):
+            if getattr(old, key) != getattr(cfg, key):
+                raise SystemExit(
+                    f"--resume: checkpoint has {key}={getattr(old, key)!r}, config says "
+                    f"{getattr(cfg, key)!r}; use the same value or a new --out"
+                )
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        step, epoch, history = state["step"], state["epoch"], list(state["history"])
+        say(f"resumed from {ckpt_path} at epoch {epoch}, step {step}")
+    model = torch.nn.parallel.DistributedDataParallel(net) if world > 1 else net
+    steps_per_epoch = len(loader)
+    total = cfg.epochs * steps_per_epoch
+    if cfg.max_steps:
+        total = min(total, cfg.max_steps)
+
+    # ---- loop ----
+    figures: dict = history[-1] if history else {}
+    while epoch < cfg.epochs and step < total:
+        dataset.epoch = epoch
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        net.train()
+        bar = _Progress(steps_per_epoch, f"epoch {epoch + 1}/{cfg.epochs}") if lead else None
+        t_epoch, sums = time.time(), {"heat": 0.0, "size": 0.0}
+        for i, (image, heat_t, ignore, size_t) in enumerate(loader):
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step, total, cfg)
+            logits, log_size = model(image, logits=True)
+            l_heat = heatmap_loss(cfg.loss, logits, heat_t, ignore)
+            l_size = size_loss(log_size, size_t, SIZE_UNIT)
+            loss = l_heat + cfg.size_weight * l_size
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+            opt.step()
+            step += 1
+            sums["heat"] += l_heat.item()
+            sums["size"] += l_size.item()
+            if bar is not None:
+                bar.update(
+                    i + 1, f"loss {sums['heat'] / (i + 1):.3f} size {sums['size'] / (i + 1):.3f}"
+                )
+            if step >= total:
+                break
+        epoch += 1
+        n = i + 1
+        figures = {"epoch": epoch, "step": step, "loss": round(sums["heat"] / n, 4),
+                   "size_loss": round(sums["size"] / n, 4),
+                   "train_s": round(time.time() - t_epoch, 1)}  # fmt: skip
+        if lead:
+            if frames:
+                figures.update(validate(net, cfg, frames, truths))
+            history.append(figures)
+            say(json.dumps(figures), flush=True)
+            with (out / "history.jsonl").open("a") as f:
+                f.write(json.dumps(figures) + "\n")
+            state = {"model": net.state_dict(), "optimizer": opt.state_dict(),
+                     "config": cfg.to_dict(), "step": step, "epoch": epoch,
+                     "history": history, "metrics": figures}  # fmt: skip
+            tmp = ckpt_path.with_suffix(".tmp")
+            torch.save(state, tmp)
+            os.replace(tmp, ckpt_path)  # atomic: a kill mid-save keeps the previous checkpoint
+        if world > 1:
+            dist.barrier()
+
+    # ---- export ----
+    if lead:
+        onnx_path = out / "model.onnx"
+        metrics = {k: v for k, v in figures.items() if k not in ("threshold",)}
+        metrics["val"] = cfg.val
+        diff = export_onnx(net.eval(), onnx_path, (cfg.input_w, cfg.input_h), cfg.threshold,
+                           cfg.to_dict(), metrics)  # fmt: skip
+        say(f"exported {onnx_path} ({onnx_path.stat().st_size / 1e3:.0f} kB, parity {diff:.1e})")
+    if world > 1:
+        dist.destroy_process_group()
+    return figures
+
+
+if __name__ == "__main__":
+    main()

@@ -63,9 +63,7 @@ def match(
     return out
 
 
-def score(
-    detections: Sequence[Sequence[Detection]], truths: Sequence[Sequence[HandLabel]]
-) -> dict:
+def score(detections: Sequence[Sequence[Detection]], truths: Sequence[Sequence[HandLabel]]) -> dict:
     """Recall, precision, recall_all and centre error over a set of images.
 
     Args:

@@ -1,0 +1,199 @@
+"""Players' hands: handplay events in, hand states out; and the mouse standing in for a hand.
+
+The game reads only handplay's events. Each event carries ``hand_id``, ``pos``, ``rel``,
+``norm_pos`` (0..1 over the play area), ``radius``, ``confidence`` and ``timestamp``. The arena
+position is ``norm_pos`` times the arena size, so the game works whatever ``screen_size`` the
+input was given, and after toggling fullscreen.
+
+When no camera opens, :class:`MouseHand` turns mouse motion into the very same events, so the
+rest of the game has a single code path.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import pygame
+
+import handplay
+
+#: One bright colour per player, distinct on a sky-blue and green background.
+HAND_COLOURS = [
+    (255, 64, 129),  # pink
+    (255, 171, 0),  # amber
+    (0, 229, 255),  # cyan
+    (118, 255, 3),  # lime
+    (213, 0, 249),  # violet
+    (255, 87, 34),  # orange
+]
+MOUSE_HAND_ID = -1
+MOUSE_RADIUS = 48.0
+MOUSE_IDLE_LEAVE = 8.0  # s without mouse motion before the mouse "hand" leaves
+TRAIL_LENGTH = 14
+EVENT_INTERVAL_SMOOTHING = 0.3  # EMA weight of the newest interval between a hand's events
+MAX_CATCH_UP = 0.1  # s; never spread a hand's move over more than this
+
+
+@dataclass
+class HandState:
+    """What the game knows about one hand.
+
+    Attributes:
+        hand_id: the tracker's id (``MOUSE_HAND_ID`` for the mouse).
+        colour: the player's colour.
+        pos: arena px, the latest reported position.
+        radius: arena px.
+        confidence: 0..1.
+        interval: smoothed seconds between this hand's updates (the camera's frame interval).
+        trail: recent positions, newest last, for drawing a motion trail.
+        entered: ``time.monotonic()`` when the hand appeared.
+        fresh: a new position arrived since the physics last read it.
+    """
+
+    hand_id: int
+    colour: tuple[int, int, int]
+    pos: tuple[float, float]
+    radius: float
+    confidence: float = 1.0
+    interval: float = 1.0 / 30.0
+    last_update: float = field(default_factory=time.monotonic)
+    trail: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=TRAIL_LENGTH))
+    entered: float = field(default_factory=time.monotonic)
+    fresh: bool = True  # a new position arrived since the physics last read it
+
+
+class Hands:
+    """Keeps one :class:`HandState` per hand from HANDENTER / HANDMOVE / HANDLEAVE events.
+
+    Args:
+        arena_size: the arena in px; ``norm_pos`` is scaled by it.
+    """
+
+    def __init__(self, arena_size: tuple[int, int]) -> None:
+        self.arena_size = arena_size
+        self.states: dict[int, HandState] = {}
+        self._colour_of: dict[int, tuple[int, int, int]] = {}
+        self._next_colour = 0
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def _arena_pos(self, event: pygame.event.Event) -> tuple[float, float]:
+        nx, ny = event.norm_pos
+        return nx * self.arena_size[0], ny * self.arena_size[1]
+
+    def _colour(self) -> tuple[int, int, int]:
+        """The next free player colour (round-robin when everyone is taken)."""
+        used = {s.colour for s in self.states.values()}
+        for i in range(len(HAND_COLOURS)):
+            colour = HAND_COLOURS[(self._next_colour + i) % len(HAND_COLOURS)]
+            if colour not in used:
+                self._next_colour = (self._next_colour + i + 1) % len(HAND_COLOURS)
+                return colour
+        colour = HAND_COLOURS[self._next_colour]
+        self._next_colour = (self._next_colour + 1) % len(HAND_COLOURS)
+        return colour
+
+    def handle_event(self, event: pygame.event.Event) -> str | None:
+        """Update the hands from one event.
+
+        Returns:
+            ``"enter"``, ``"move"`` or ``"leave"`` when the event was a hand event, else None.
+        """
+        if event.type == handplay.HANDENTER:
+            self._enter(event)
+            return "enter"
+        if event.type == handplay.HANDMOVE:
+            state = self.states.get(event.hand_id)
+            if state is None:  # a move without an enter: treat it as one (robust to restarts)
+                self._enter(event)
+                return "enter"
+            now = time.monotonic()
+            gap = min(MAX_CATCH_UP, max(1e-3, now - state.last_update))
+            state.interval += EVENT_INTERVAL_SMOOTHING * (gap - state.interval)
+            state.last_update = now
+            state.pos = self._arena_pos(event)
+            state.radius = float(event.radius)
+            state.confidence = float(event.confidence)
+            state.trail.append(state.pos)
+            state.fresh = True
+            return "move"
+        if event.type == handplay.HANDLEAVE:
+            self.states.pop(event.hand_id, None)
+            return "leave"
+        return None
+
+    def _enter(self, event: pygame.event.Event) -> None:
+        pos = self._arena_pos(event)
+        state = HandState(event.hand_id, self._colour(), pos, float(event.radius),
+                          float(event.confidence))
+        state.trail.append(pos)
+        self.states[event.hand_id] = state
+
+    def clear(self) -> None:
+        """Forget every hand (e.g. when the input restarts)."""
+        self.states.clear()
+
+
+def hand_event(kind: int, hand_id: int, pos: tuple[float, float], arena_size: tuple[int, int],
+               radius: float, rel: tuple[float, float] = (0.0, 0.0),
+               confidence: float = 1.0) -> pygame.event.Event:
+    """Build a handplay-style event (used by the mouse stand-in and by tests).
+
+    Args:
+        kind: ``handplay.HANDENTER``, ``HANDMOVE`` or ``HANDLEAVE``.
+        hand_id: the hand's id.
+        pos: arena px.
+        arena_size: to compute ``norm_pos``.
+        radius: px.
+        rel: motion since the last event, px.
+        confidence: 0..1.
+    """
+    return pygame.event.Event(kind, hand_id=hand_id, pos=pos, rel=rel,
+                              norm_pos=(pos[0] / arena_size[0], pos[1] / arena_size[1]),
+                              radius=radius, confidence=confidence,
+                              timestamp=time.monotonic())
+
+
+class MouseHand:
+    """The mouse as one hand: posts handplay events for mouse motion.
+
+    The hand enters on the first motion, moves with the mouse, and leaves when the mouse leaves
+    the window or rests for ``MOUSE_IDLE_LEAVE`` seconds (so the attract screen comes back).
+
+    Args:
+        arena_size: the arena in px (the logical window size).
+    """
+
+    def __init__(self, arena_size: tuple[int, int]) -> None:
+        self.arena_size = arena_size
+        self.inside = False
+        self.last_motion = 0.0
+
+    def handle_event(self, event: pygame.event.Event) -> None:
+        """Post hand events for a mouse event."""
+        if event.type == pygame.MOUSEMOTION:
+            self._move(event.pos, event.rel)
+        elif event.type == pygame.WINDOWLEAVE:
+            self.leave()
+
+    def _move(self, pos: tuple[float, float], rel: tuple[float, float]) -> None:
+        self.last_motion = time.monotonic()
+        kind = handplay.HANDMOVE if self.inside else handplay.HANDENTER
+        self.inside = True
+        pygame.event.post(hand_event(kind, MOUSE_HAND_ID, pos, self.arena_size, MOUSE_RADIUS,
+                                     rel))
+
+    def update(self) -> None:
+        """Call once a frame: lets an idle mouse leave."""
+        if self.inside and time.monotonic() - self.last_motion > MOUSE_IDLE_LEAVE:
+            self.leave()
+
+    def leave(self) -> None:
+        """Post HANDLEAVE if the mouse hand is in."""
+        if self.inside:
+            self.inside = False
+            pygame.event.post(hand_event(handplay.HANDLEAVE, MOUSE_HAND_ID, (0.0, 0.0),
+                                         self.arena_size, MOUSE_RADIUS))

@@ -1,0 +1,122 @@
+"""Drawing helpers for the calibration screen: the camera preview and two small widgets.
+
+Kept apart from :mod:`handplay.calibrate` so that the screen's module reads as the screen's
+logic. Only pygame, cv2 and numpy are needed; nothing here touches the camera.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pygame
+
+HEAT_FLOOR = 0.08  # heat below this is not tinted, so the picture stays readable
+PANEL = (24, 30, 48)
+PANEL_LIGHT = (52, 62, 92)
+ACCENT = (0, 200, 255)
+TEXT = (235, 240, 255)
+MUTED = (150, 160, 190)
+
+
+def preview_surface(frame: np.ndarray, heatmap: np.ndarray | None, size: tuple[int, int],
+                    mirror: bool) -> pygame.Surface:
+    """The camera frame as a pygame surface with the heatmap tinted over it.
+
+    Args:
+        frame: H×W×3 uint8 BGR camera frame (not mirrored).
+        heatmap: the model's grid for the frame (float32 0..1, cropped to the frame as
+            :meth:`handplay.Detector.heatmap` returns it), or None.
+        size: ``(width, height)`` of the surface to make.
+        mirror: flip left-right, as the calibration's ``mirror`` does (the view the players see).
+
+    Returns:
+        A ``size`` surface.
+    """
+    w, h = size
+    rgb = cv2.cvtColor(cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA),
+                       cv2.COLOR_BGR2RGB)
+    if heatmap is not None and heatmap.size:
+        heat = cv2.resize(heatmap.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+        colour = cv2.applyColorMap((np.clip(heat, 0, 1) * 255).astype(np.uint8),
+                                   cv2.COLORMAP_JET)[:, :, ::-1]
+        alpha = (np.clip((heat - HEAT_FLOOR) / (1 - HEAT_FLOOR), 0, 1) * 0.65)[:, :, None]
+        rgb = (rgb * (1 - alpha) + colour * alpha).astype(np.uint8)
+    if mirror:
+        rgb = rgb[:, ::-1]
+    # surfarray wants (width, height, 3)
+    return pygame.surfarray.make_surface(np.ascontiguousarray(rgb.transpose(1, 0, 2)))
+
+
+def fit_rect(content: tuple[int, int], box: pygame.Rect) -> pygame.Rect:
+    """The largest rectangle with ``content``'s aspect ratio centred in ``box``."""
+    cw, ch = content
+    s = min(box.width / cw, box.height / ch)
+    rect = pygame.Rect(0, 0, int(cw * s), int(ch * s))
+    rect.center = box.center
+    return rect
+
+
+@dataclass
+class Button:
+    """A clickable label with a keyboard shortcut shown on it."""
+
+    rect: pygame.Rect
+    label: str
+    key_hint: str = ""
+    active: bool = False
+
+    def hit(self, pos: tuple[int, int]) -> bool:
+        """Whether ``pos`` is on the button."""
+        return self.rect.collidepoint(pos)
+
+    def draw(self, surface: pygame.Surface, font: pygame.font.Font) -> None:
+        """Draw it (highlighted when ``active``)."""
+        pygame.draw.rect(surface, ACCENT if self.active else PANEL_LIGHT, self.rect,
+                         border_radius=10)
+        text = font.render(self.label, True, PANEL if self.active else TEXT)
+        surface.blit(text, text.get_rect(midleft=(self.rect.x + 14, self.rect.centery)))
+        if self.key_hint:
+            hint = font.render(self.key_hint, True, PANEL if self.active else MUTED)
+            surface.blit(hint, hint.get_rect(midright=(self.rect.right - 12, self.rect.centery)))
+
+
+@dataclass
+class Slider:
+    """A horizontal slider over ``lo..hi``, dragged with the mouse or stepped with keys."""
+
+    rect: pygame.Rect
+    lo: float
+    hi: float
+    value: float
+    dragging: bool = False
+
+    def value_at(self, x: float) -> float:
+        """The value under screen x (clamped to the range)."""
+        t = (x - self.rect.x) / max(1, self.rect.width)
+        return self.lo + (self.hi - self.lo) * min(1.0, max(0.0, t))
+
+    def handle(self, event: pygame.event.Event) -> bool:
+        """Mouse handling; returns True when the value changed."""
+        if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            if self.rect.inflate(0, 24).collidepoint(event.pos):
+                self.dragging = True
+                self.value = self.value_at(event.pos[0])
+                return True
+        elif event.type == pygame.MOUSEMOTION and self.dragging:
+            self.value = self.value_at(event.pos[0])
+            return True
+        elif event.type == pygame.MOUSEBUTTONUP and event.button == 1:
+            self.dragging = False
+        return False
+
+    def draw(self, surface: pygame.Surface) -> None:
+        """Track, filled part and knob."""
+        pygame.draw.rect(surface, PANEL_LIGHT, self.rect, border_radius=6)
+        t = (self.value - self.lo) / (self.hi - self.lo)
+        filled = self.rect.copy()
+        filled.width = int(self.rect.width * t)
+        pygame.draw.rect(surface, ACCENT, filled, border_radius=6)
+        pygame.draw.circle(surface, TEXT, (self.rect.x + filled.width, self.rect.centery),
+                           self.rect.height)

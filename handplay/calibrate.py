@@ -1,0 +1,460 @@
+"""The calibration screen: pick a camera, mirror it, set the threshold and the play area, save.
+
+Run::
+
+    python -m handplay.calibrate                     # cameras 0-5 are probed, the first is used
+    python -m handplay.calibrate --source clip.mp4   # a video file instead of a camera
+
+Controls (keyboard and mouse only):
+
+* ``0``-``5`` or click a camera in the list: use that camera; ``P`` probes the cameras again;
+* drag on the preview: draw the play area (the part of the camera view stretched onto the
+  screen); ``R`` resets it to the whole view;
+* ``M`` or the button: mirror on/off (on: move right, the cursor moves right);
+* threshold slider (drag it, or ``←``/``→``): how sure the model must be to report a hand;
+* ``S`` or the button: save to the calibration file (``handplay.calibration.default_path()``,
+  or ``--output``), which ``handplay.Input`` reads when ``calibration=None``;
+* ``Esc``: back (to the game, or quit).
+
+The preview shows what the players see (mirrored when mirroring is on), the model's heatmap
+tinted over it, the raw peaks above the threshold (white crosses) and the tracked hands
+(coloured rings). Each tracked hand also draws a cursor over the whole window through the
+current mapping: the live test of the calibration.
+
+To map hands itself, the screen runs :class:`handplay.Input` with an identity calibration (no
+mirror, the full view), so a hand's ``norm_pos`` is its place in the camera frame; the mapping
+being edited is then applied here, so every change shows at once without restarting the input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from collections import deque
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import pygame
+
+from handplay._calibrate_view import (
+    ACCENT,
+    MUTED,
+    PANEL,
+    TEXT,
+    Button,
+    Slider,
+    fit_rect,
+    preview_surface,
+)
+from handplay.calibration import Calibration, default_path
+from handplay.detector import ModelError
+from handplay.input import Input
+from handplay.peaks import find_peaks
+from handplay.sources import SourceError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["CalibrationScreen", "main", "preview_surface", "probe_cameras", "run"]
+
+PROBE_INDICES = range(6)
+SCREEN_SIZE = (1280, 720)
+PREVIEW_BOX = pygame.Rect(24, 96, 880, 560)
+PANEL_X = 930
+MIN_AREA = 0.05  # the smallest play-area side, in view units (smaller drags are ignored)
+THRESHOLD_RANGE = (0.05, 0.95)
+CURSOR_COLOURS = [(255, 64, 129), (255, 171, 0), (0, 229, 255), (118, 255, 3), (213, 0, 249)]
+CURSOR_TRAIL = 24
+
+
+def probe_cameras(indices: Sequence[int] = PROBE_INDICES) -> list[int]:
+    """The camera indices that open and deliver a frame.
+
+    Args:
+        indices: indices to try (``cv2.VideoCapture(i)``).
+
+    Returns:
+        The ones that work, in order (empty when there is no camera).
+    """
+    found = []
+    for i in indices:
+        cap = cv2.VideoCapture(i)
+        try:
+            if cap.isOpened() and cap.read()[0]:
+                found.append(i)
+        finally:
+            cap.release()
+    return found
+
+
+class CalibrationScreen:
+    """The screen's state, event handling and drawing (the loop is :func:`run`).
+
+    Args:
+        source: a camera index or video path to start with; None to use the saved calibration's
+            camera if it opens, else the first camera found.
+        model: ONNX model path, None for the shipped model.
+        output: where Save writes; None for :func:`handplay.calibration.default_path`.
+        size: the window's (logical) size.
+        cameras: camera indices to offer; None to probe 0-5.
+    """
+
+    def __init__(self, source: int | str | None = None, model: str | os.PathLike[str] | None
+                 = None, output: str | os.PathLike[str] | None = None,
+                 size: tuple[int, int] = SCREEN_SIZE, cameras: Sequence[int] | None = None
+                 ) -> None:
+        self.size = size
+        self.model = model
+        self.output = Path(output) if output is not None else None
+        try:
+            self.cal = Calibration.load(self.output) if self.output and self.output.exists() \
+                else Calibration.load()
+        except ValueError as e:  # a broken file must not lock the user out of fixing it
+            log.warning("%s; starting from defaults", e)
+            self.cal = Calibration()
+        self.cameras = list(cameras) if cameras is not None else probe_cameras()
+        self.video = source if isinstance(source, str) and not source.isdigit() else None
+        self.source: int | str | None = None
+        self.inp: Input | None = None
+        self.message = ""
+        self.saved_to: Path | None = None
+        self.drag_start: tuple[float, float] | None = None
+        self.drag_now: tuple[float, float] | None = None
+        self.trails: dict[int, deque[tuple[float, float]]] = {}
+        self._preview: pygame.Surface | None = None
+        self._preview_key: tuple[int, int, bool] | None = None
+        self.font = pygame.font.Font(None, 30)
+        self.big = pygame.font.Font(None, 54)
+        self.slider = Slider(pygame.Rect(PANEL_X + 10, 0, 300, 12), *THRESHOLD_RANGE,
+                             self.cal.threshold or 0.5)
+        self.buttons: dict[str, Button] = {}
+        self._layout()
+        if source is not None:
+            self.select(int(source) if isinstance(source, int) or str(source).isdigit()
+                        else source)
+        elif self.cal.camera in self.cameras:
+            self.select(self.cal.camera)
+        elif self.cameras:
+            self.select(self.cameras[0])
+        else:
+            self.message = ("No camera found (probed 0-5). Connect one and press P, or run "
+                            "python -m handplay.calibrate --source VIDEO.mp4")
+
+    # ---- layout and sources ---------------------------------------------------------------
+
+    def _layout(self) -> None:
+        y = 110
+        self.buttons = {}
+        for i in self.cameras:
+            self.buttons[f"cam{i}"] = Button(pygame.Rect(PANEL_X, y, 320, 44), f"Camera {i}",
+                                             str(i))
+            y += 52
+        if self.video is not None:
+            name = Path(self.video).name[:20]
+            self.buttons["video"] = Button(pygame.Rect(PANEL_X, y, 320, 44), f"Video {name}")
+            y += 52
+        if not self.cameras and self.video is None:
+            y += 52
+        y += 16
+        self.buttons["mirror"] = Button(pygame.Rect(PANEL_X, y, 320, 44), "Mirror", "M")
+        y += 88
+        self.slider.rect.y = y
+        y += 48
+        self.buttons["reset"] = Button(pygame.Rect(PANEL_X, y, 320, 44), "Whole view", "R")
+        y += 52
+        self.buttons["save"] = Button(pygame.Rect(PANEL_X, y, 320, 44), "Save", "S")
+        y += 52
+        self.buttons["back"] = Button(pygame.Rect(PANEL_X, y, 320, 44), "Back", "Esc")
+
+    def select(self, source: int | str) -> None:
+        """Switch the preview to a camera index or a video path (restarts the input)."""
+        self.stop()
+        self.source = source
+        self.trails.clear()
+        identity = self.cal.with_changes(mirror=False, play_area=(0.0, 0.0, 1.0, 1.0))
+        try:
+            self.inp = Input(source, model=self.model, calibration=identity, screen_size=(1, 1),
+                             post_events=False).start()
+        except (SourceError, ModelError) as e:
+            self.inp = None
+            self.message = str(e)
+            log.warning("%s", e)
+            return
+        if self.cal.threshold is None:
+            self.slider.value = self.inp.detector.threshold
+        self.message = f"Showing {'camera ' if isinstance(source, int) else ''}{source}"
+
+    def stop(self) -> None:
+        """Stop the input (the camera is released for the game)."""
+        if self.inp is not None:
+            try:
+                self.inp.stop()
+            except Exception as e:  # noqa: BLE001 - shown on screen; the user can pick another
+                self.message = f"input stopped with an error: {e}"
+            self.inp = None
+
+    # ---- the mapping being edited ---------------------------------------------------------
+
+    def calibration(self) -> Calibration:
+        """The calibration as edited so far (camera, mirror, play area, threshold)."""
+        camera = self.source if self.source is not None else self.cal.camera
+        return self.cal.with_changes(camera=camera, threshold=round(self.slider.value, 3))
+
+    def preview_rect(self) -> pygame.Rect:
+        """Where the preview sits (the frame's aspect ratio fitted into the preview box)."""
+        frame = self.inp.latest_frame if self.inp is not None else None
+        content = (frame.shape[1], frame.shape[0]) if frame is not None else (16, 9)
+        return fit_rect(content, PREVIEW_BOX)
+
+    def _view_at(self, pos: tuple[int, int]) -> tuple[float, float]:
+        rect = self.preview_rect()
+        u = (pos[0] - rect.x) / rect.width
+        v = (pos[1] - rect.y) / rect.height
+        return min(1.0, max(0.0, u)), min(1.0, max(0.0, v))
+
+    def _frame_view(self, norm: tuple[float, float]) -> tuple[float, float]:
+        """Identity-calibrated ``norm_pos`` (camera frame 0..1) to view coordinates."""
+        return (1.0 - norm[0] if self.cal.mirror else norm[0]), norm[1]
+
+    # ---- events ---------------------------------------------------------------------------
+
+    def handle_event(self, event: pygame.event.Event) -> bool:
+        """Handle one event. Returns False when the screen should close."""
+        if event.type == pygame.QUIT:
+            return False
+        if event.type == pygame.KEYDOWN:
+            return self._key(event.key)
+        if self.slider.handle(event):
+            self._set_threshold(self.slider.value)
+            return True
+        if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            for name, button in self.buttons.items():
+                if button.hit(event.pos):
+                    return self._press(name)
+            if self.preview_rect().collidepoint(event.pos):
+                self.drag_start = self.drag_now = self._view_at(event.pos)
+        elif event.type == pygame.MOUSEMOTION and self.drag_start is not None:
+            self.drag_now = self._view_at(event.pos)
+        elif event.type == pygame.MOUSEBUTTONUP and event.button == 1 and self.drag_start:
+            self.drag_now = self._view_at(event.pos)
+            self._finish_drag()
+        return True
+
+    def _key(self, key: int) -> bool:
+        if key == pygame.K_ESCAPE:
+            return False
+        if pygame.K_0 <= key <= pygame.K_5 and key - pygame.K_0 in self.cameras:
+            self.select(key - pygame.K_0)
+        elif key == pygame.K_p:
+            self.stop()
+            self.cameras = probe_cameras()
+            self._layout()
+            self.message = f"cameras found: {self.cameras or 'none'}"
+        elif key == pygame.K_m:
+            self._press("mirror")
+        elif key == pygame.K_r:
+            self._press("reset")
+        elif key == pygame.K_s:
+            self._press("save")
+        elif key in (pygame.K_LEFT, pygame.K_RIGHT):
+            step = 0.05 if key == pygame.K_RIGHT else -0.05
+            self.slider.value = min(THRESHOLD_RANGE[1], max(THRESHOLD_RANGE[0],
+                                                             self.slider.value + step))
+            self._set_threshold(self.slider.value)
+        return True
+
+    def _press(self, name: str) -> bool:
+        if name.startswith("cam"):
+            self.select(int(name[3:]))
+        elif name == "video" and self.video is not None:
+            self.select(self.video)
+        elif name == "mirror":
+            # the play area stays on the same part of the room: flip it with the view
+            x0, y0, x1, y1 = self.cal.play_area
+            self.cal = self.cal.with_changes(mirror=not self.cal.mirror,
+                                             play_area=(1.0 - x1, y0, 1.0 - x0, y1))
+        elif name == "reset":
+            self.cal = self.cal.with_changes(play_area=(0.0, 0.0, 1.0, 1.0))
+        elif name == "save":
+            self.saved_to = self.calibration().save(self.output)
+            self.message = f"Saved to {self.saved_to}"
+        elif name == "back":
+            return False
+        return True
+
+    def _set_threshold(self, value: float) -> None:
+        if self.inp is not None and self.inp.detector is not None:
+            self.inp.detector.threshold = value  # read by the worker on its next frame
+
+    def _finish_drag(self) -> None:
+        (u0, v0), (u1, v1) = self.drag_start, self.drag_now
+        self.drag_start = self.drag_now = None
+        x0, x1 = sorted((u0, u1))
+        y0, y1 = sorted((v0, v1))
+        if x1 - x0 < MIN_AREA or y1 - y0 < MIN_AREA:
+            self.message = "Play area too small: drag a bigger rectangle on the preview"
+            return
+        self.cal = self.cal.with_changes(play_area=(round(x0, 4), round(y0, 4), round(x1, 4),
+                                                    round(y1, 4)))
+
+    # ---- per frame ------------------------------------------------------------------------
+
+    def update(self) -> None:
+        """Restart a finished video (so it loops) and extend the cursor trails."""
+        if self.inp is not None and not self.inp.running and isinstance(self.source, str):
+            self.select(self.source)
+        hands = self.inp.hands if self.inp is not None else ()
+        x0, y0, x1, y1 = self.cal.play_area
+        w, h = self.size
+        seen = set()
+        for hand in hands:
+            u, v = self._frame_view(hand.norm_pos)
+            pos = ((u - x0) / (x1 - x0) * w, (v - y0) / (y1 - y0) * h)
+            self.trails.setdefault(hand.hand_id, deque(maxlen=CURSOR_TRAIL)).append(pos)
+            seen.add(hand.hand_id)
+        for hand_id in list(self.trails):
+            if hand_id not in seen:
+                del self.trails[hand_id]
+
+    def draw(self, surface: pygame.Surface) -> None:
+        """The whole screen."""
+        surface.fill(PANEL)
+        surface.blit(self.big.render("Calibration", True, TEXT), (24, 22))
+        help_text = "drag on the preview to set the play area  -  hands draw cursors live"
+        surface.blit(self.font.render(help_text, True, MUTED), (300, 36))
+        self._draw_preview(surface)
+        self._draw_panel(surface)
+        if self.message:
+            surface.blit(self.font.render(self.message[:110], True, TEXT), (24, 676))
+        for hand_id, trail in self.trails.items():  # the live test: cursors over everything
+            colour = CURSOR_COLOURS[hand_id % len(CURSOR_COLOURS)]
+            points = list(trail)
+            if len(points) > 1:
+                pygame.draw.lines(surface, colour, False, points, 6)
+            pygame.draw.circle(surface, colour, points[-1], 26, 6)
+            pygame.draw.circle(surface, TEXT, points[-1], 8)
+
+    def _draw_preview(self, surface: pygame.Surface) -> None:
+        rect = self.preview_rect()
+        frame = self.inp.latest_frame if self.inp is not None else None
+        if frame is None:
+            pygame.draw.rect(surface, (12, 16, 28), rect)
+            text = self.font.render("no picture", True, MUTED)
+            surface.blit(text, text.get_rect(center=rect.center))
+            return
+        key = (id(frame), self.cal.mirror)
+        if key != self._preview_key:  # convert each new frame once
+            self._preview = preview_surface(frame, self.inp.latest_heatmap, rect.size,
+                                            self.cal.mirror)
+            self._preview_key = key
+        surface.blit(self._preview, rect)
+        heat = self.inp.latest_heatmap
+        if heat is not None and heat.size:  # raw peaks above the threshold: white crosses
+            peaks = find_peaks(heat, self.slider.value, 16)
+            gh, gw = heat.shape
+            for x, y in zip(peaks.x, peaks.y, strict=True):
+                u, v = self._frame_view(((x + 0.5) / gw, (y + 0.5) / gh))
+                px, py = rect.x + u * rect.width, rect.y + v * rect.height
+                pygame.draw.line(surface, TEXT, (px - 10, py), (px + 10, py), 3)
+                pygame.draw.line(surface, TEXT, (px, py - 10), (px, py + 10), 3)
+        frame_w = frame.shape[1]
+        for hand in self.inp.hands:  # tracked hands: rings sized by the hand
+            u, v = self._frame_view(hand.norm_pos)
+            colour = CURSOR_COLOURS[hand.hand_id % len(CURSOR_COLOURS)]
+            r = max(6, int(hand.radius * rect.width / frame_w))
+            pygame.draw.circle(surface, colour, (rect.x + u * rect.width, rect.y + v *
+                                                 rect.height), r, 4)
+        x0, y0, x1, y1 = self.cal.play_area
+        if self.drag_start is not None and self.drag_now is not None:
+            (u0, v0), (u1, v1) = self.drag_start, self.drag_now
+            x0, x1 = sorted((u0, u1))
+            y0, y1 = sorted((v0, v1))
+        area = pygame.Rect(rect.x + x0 * rect.width, rect.y + y0 * rect.height,
+                           (x1 - x0) * rect.width, (y1 - y0) * rect.height)
+        shade = pygame.Surface(rect.size, pygame.SRCALPHA)
+        shade.fill((0, 0, 0, 120))
+        shade.fill((0, 0, 0, 0), area.move(-rect.x, -rect.y))
+        surface.blit(shade, rect)
+        pygame.draw.rect(surface, ACCENT, area, 4)
+
+    def _draw_panel(self, surface: pygame.Surface) -> None:
+        surface.blit(self.font.render("Source", True, MUTED), (PANEL_X, 84))
+        for name, button in self.buttons.items():
+            button.active = (
+                (name.startswith("cam") and self.source == int(name[3:]))
+                or (name == "video" and self.source == self.video and self.video is not None)
+                or (name == "mirror" and self.cal.mirror)
+            )
+            button.draw(surface, self.font)
+        if not self.cameras and self.video is None:
+            surface.blit(self.font.render("no camera found (P: probe)", True, TEXT),
+                         (PANEL_X, 120))
+        label = f"Threshold {self.slider.value:.2f}   (left / right)"
+        surface.blit(self.font.render(label, True, MUTED), (PANEL_X, self.slider.rect.y - 34))
+        self.slider.draw(surface)
+        stats = self.inp.stats if self.inp is not None else None
+        if stats is not None:
+            line = f"{stats.fps:.0f} fps   model {stats.inference_ms:.0f} ms"
+            surface.blit(self.font.render(line, True, MUTED), (PANEL_X, 630))
+        x0, y0, x1, y1 = self.cal.play_area
+        area = f"area {x0:.2f},{y0:.2f} - {x1:.2f},{y1:.2f}"
+        surface.blit(self.font.render(area, True, MUTED), (PANEL_X, 600))
+
+
+def run(screen: pygame.Surface, source: int | str | None = None,
+        model: str | os.PathLike[str] | None = None, output: str | os.PathLike[str] | None = None,
+        max_frames: int | None = None, cameras: Sequence[int] | None = None) -> Calibration:
+    """Run the calibration screen on ``screen`` until Esc (or ``max_frames`` frames).
+
+    Games call this (key C) after stopping their own :class:`~handplay.Input`, so the camera is
+    free, and start a new ``Input`` afterwards to read the saved file.
+
+    Returns:
+        The calibration as edited (saved only if the user pressed Save).
+    """
+    clock = pygame.time.Clock()
+    cal_screen = CalibrationScreen(source, model, output, screen.get_size(), cameras)
+    frames = 0
+    try:
+        running = True
+        while running:
+            for event in pygame.event.get():
+                running = cal_screen.handle_event(event) and running
+            cal_screen.update()
+            cal_screen.draw(screen)
+            pygame.display.flip()
+            clock.tick(60)
+            frames += 1
+            if max_frames is not None and frames >= max_frames:
+                break
+    finally:
+        cal_screen.stop()
+    return cal_screen.calibration()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m handplay.calibrate``; see the module docstring."""
+    parser = argparse.ArgumentParser(prog="python -m handplay.calibrate",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--source", help="camera index or video file (default: probe 0-5)")
+    parser.add_argument("--model", help="ONNX model (default: the shipped one)")
+    parser.add_argument("--output", help="calibration file to write (default: the user's)")
+    parser.add_argument("--fullscreen", action="store_true", help="start fullscreen")
+    parser.add_argument("--max-frames", type=int, help="stop after N frames (tests)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    pygame.init()
+    flags = pygame.SCALED | (pygame.FULLSCREEN if args.fullscreen else 0)
+    screen = pygame.display.set_mode(SCREEN_SIZE, flags)
+    pygame.display.set_caption("handplay calibration")
+    print(f"calibration file: {Path(args.output) if args.output else default_path()}")
+    cal = run(screen, args.source, args.model, args.output, args.max_frames)
+    print(f"calibration: mirror={cal.mirror} play_area={cal.play_area} threshold={cal.threshold}")
+    pygame.quit()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+

@@ -129,6 +129,7 @@ class Annotator:
         self._mouse = (0, 0)
         self._play_clock = 0.0
         self._surface_cache: tuple[int, pygame.Surface] | None = None
+        self.target_rect: pygame.Rect | None = None  # where the target view was last drawn
         pygame.init()
         self.screen = pygame.display.set_mode(window)
         pygame.display.set_caption(f"annotate {Path(clip).name}")
@@ -480,6 +481,7 @@ class Annotator:
                                            (self.clip.width, self.clip.height), TARGET_WIDTH,
                                            TARGET_STRIDE, (w, h))
                 scr.blit(surf, (x, y))
+                self.target_rect = pygame.Rect(x, y, w, h)
             except ImportError as e:
                 scr.blit(self.small.render(f"unavailable: {e}", True, draw.FLAG), (x, y))
             if not self.store.annotated(self.frame):

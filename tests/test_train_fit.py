@@ -27,8 +27,10 @@ def _args(tmp_path, out="run", **over):
         "crops": "",
         "val": str(val),
         "out": str(tmp_path / out),
-        "input_w": 64,
+        "input_w": 96,
         "input_h": 64,
+        "crop_w": 64,
+        "crop_h": 32,
         "width": 0.5,
         "batch": 4,
         "samples_per_epoch": 8,
@@ -44,10 +46,10 @@ def test_a_few_steps_make_a_model_the_detector_runs(tmp_path):
     assert figures["step"] == 2 and figures["images"] == 4
     onnx = tmp_path / "run" / "model.onnx"
     det = handplay.Detector(onnx)
-    assert det.input_size == (64, 64) and det.stride == 4
+    assert det.input_size == (96, 64) and det.stride == 4
     dets = det.detect(np.zeros((48, 80, 3), np.uint8))
     assert isinstance(dets, list)
-    assert json.loads(det.metadata["handplay.train_config"])["input_w"] == 64
+    assert json.loads(det.metadata["handplay.train_config"])["input_w"] == 96
     history = (tmp_path / "run" / "history.jsonl").read_text().splitlines()
     assert len(history) == 1
 

@@ -258,12 +258,16 @@ def _paste(
     hands: list[HandLabel],
     crops: Sequence[Crop],
     aug: Augment,
+    ref_height: int,
 ) -> None:
-    """Paste 1-3 random crops onto ``canvas`` in place, away from existing hands."""
+    """Paste 1-3 random crops onto ``canvas`` in place, away from existing hands.
+
+    Hand sizes are drawn relative to ``ref_height``, the height of the full camera-like view.
+    """
     oh, ow = canvas.shape[:2]
     for _ in range(int(rng.integers(1, 4))):
         crop = crops[rng.integers(len(crops))]
-        r = oh * math.exp(rng.uniform(*np.log(aug.hand_r)))
+        r = ref_height * math.exp(rng.uniform(*np.log(aug.hand_r)))
         s = r / crop.r
         ch, cw = crop.pixels.shape[:2]
         w, h = max(2, round(cw * s)), max(2, round(ch * s))
@@ -348,29 +352,66 @@ def _photometric(rng: np.random.Generator, img: np.ndarray, aug: Augment) -> np.
     return img
 
 
+def _crop_origin(
+    rng: np.random.Generator,
+    hands: Sequence[HandLabel],
+    view: tuple[int, int],
+    crop: tuple[int, int],
+) -> tuple[int, int]:
+    """Top-left corner of a ``crop`` inside ``view``; usually around a hand, when there is one."""
+    (vw, vh), (cw, ch) = view, crop
+    inside = [h for h in hands if 0 <= h.x < vw and 0 <= h.y < vh]
+    if inside and rng.random() < 0.75:
+        h = inside[rng.integers(len(inside))]
+        x0 = h.x - rng.uniform(0.15, 0.85) * cw
+        y0 = h.y - rng.uniform(0.15, 0.85) * ch
+    else:
+        x0, y0 = rng.uniform(0, vw - cw), rng.uniform(0, vh - ch)
+    return int(np.clip(round(x0), 0, vw - cw)), int(np.clip(round(y0), 0, vh - ch))
+
+
 def augment(
     rng: np.random.Generator,
     img: Image,
     out_size: tuple[int, int],
     aug: Augment,
     crops: Sequence[Crop] = (),
+    crop_size: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, list[HandLabel]]:
-    """One augmented view of ``img``: a BGR uint8 ``out_size`` image and its hands."""
-    ow, oh = out_size
+    """One augmented view of ``img`` and its hands.
+
+    Args:
+        rng: the item's random generator.
+        img: the cached source image.
+        out_size: ``(width, height)`` of the camera-like view the zoom is relative to.
+        aug: augmentation settings.
+        crops: hand crops for copy-paste.
+        crop_size: if given, only this ``(width, height)`` window of the view is rendered
+            (usually around a hand): cheaper training steps at the same hand scales.
+
+    Returns:
+        ``(BGR uint8 image of crop_size or out_size, hands in its pixels)``.
+    """
     m = _affine(rng, img, out_size, aug)
-    border = (0, 0, 0) if rng.random() < 0.5 else tuple(int(v) for v in rng.integers(0, 256, 3))
-    view = cv2.warpAffine(img.pixels, m, (ow, oh), flags=cv2.INTER_LINEAR, borderValue=border)
     scale = math.sqrt(abs(np.linalg.det(m[:, :2])))
     hands = []
     for hd in img.hands:
         # Pixel centres are integers: map (x, y) through m directly (rotation about centres).
         x, y = m @ np.array([hd.x, hd.y, 1.0])
         hands.append(HandLabel(float(x), float(y), hd.r * scale, hd.cls, hd.label_source))
+    ow, oh = out_size
+    if crop_size is not None and crop_size != out_size:
+        x0, y0 = _crop_origin(rng, hands, out_size, crop_size)
+        m[:, 2] -= (x0, y0)
+        hands = [HandLabel(h.x - x0, h.y - y0, h.r, h.cls, h.label_source) for h in hands]
+        ow, oh = crop_size
+    border = (0, 0, 0) if rng.random() < 0.5 else tuple(int(v) for v in rng.integers(0, 256, 3))
+    view = cv2.warpAffine(img.pixels, m, (ow, oh), flags=cv2.INTER_LINEAR, borderValue=border)
     if rng.random() < aug.p_flip:
         view = np.ascontiguousarray(view[:, ::-1])
         hands = [HandLabel(ow - 1 - h.x, h.y, h.r, h.cls, h.label_source) for h in hands]
     if crops and rng.random() < aug.p_paste:
-        _paste(rng, view, hands, crops, aug)
+        _paste(rng, view, hands, crops, aug, ref_height=out_size[1])
     view = _photometric(rng, view, aug)
     # Keep hands whose centre is within a radius of the view: the targets ignore the others.
     hands = [h for h in hands if -h.r < h.x < ow + h.r and -h.r < h.y < oh + h.r]
@@ -396,6 +437,7 @@ class MixedDataset(Dataset):
         seed: base seed; item ``i`` of epoch ``e`` depends only on ``(seed, e, i)``.
         others: ``"ignore"`` masks "other" hands; ``"target"`` trains them as hands too.
         radius_scale: Gaussian sigma / hand radius of the heatmap blobs.
+        crop_size: render only this ``(width, height)`` window of each ``out_size`` view.
     """
 
     def __init__(
@@ -410,6 +452,7 @@ class MixedDataset(Dataset):
         seed: int = 0,
         others: str = "ignore",
         radius_scale: float = 0.3,
+        crop_size: tuple[int, int] | None = None,
     ) -> None:
         if len(sources) != len(weights) or not sources:
             raise ValueError(f"need one weight per source, not {len(weights)} for {len(sources)}")
@@ -424,6 +467,7 @@ class MixedDataset(Dataset):
         self.probs = np.asarray(weights, np.float64) / sum(weights)
         self.out_size, self.stride, self.aug, self.seed = out_size, stride, aug, seed
         self.others, self.radius_scale = others, radius_scale
+        self.crop_size = crop_size or out_size
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -434,10 +478,10 @@ class MixedDataset(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, i])
         src = self.sources[rng.choice(len(self.sources), p=self.probs)]
         img = src[rng.integers(len(src))]
-        view, hands = augment(rng, img, self.out_size, self.aug, self.crops)
+        view, hands = augment(rng, img, self.out_size, self.aug, self.crops, self.crop_size)
         if self.others == "target":
             hands = [HandLabel(h.x, h.y, h.r, "open", h.label_source) for h in hands]
-        t = make_targets(hands, self.out_size, self.stride, radius_scale=self.radius_scale)
+        t = make_targets(hands, self.crop_size, self.stride, radius_scale=self.radius_scale)
         return (
             to_tensor(view),
             torch.from_numpy(t.heatmap)[None],

@@ -8,7 +8,8 @@ what the runtime does. The rule: a prediction matches an unmatched ground-truth 
 centre lies within 1.0 x r of that hand's centre, greedily, nearest pairs first. Recall and
 precision are over "open" hands (a prediction matching an "other" hand counts neither for nor
 against); ``recall_all`` counts every hand. Centre errors are divided by r (median, p90) over the
-matched open hands. ``ms_*`` time the whole ``detect`` call per frame (resize, inference, peaks).
+matched open hands. ``ms_*`` time the whole ``detect`` call per frame (resize, inference, peaks),
+``infer_ms_*`` the onnxruntime call alone.
 
 ``--sweep`` adds a line per threshold (0.1..0.9) for a precision/recall curve; ``--save-dir``
 writes one overlay per image: frame with ground truth (green open, yellow other) and detections
@@ -118,12 +119,13 @@ def run(
     base = det.threshold
     low = min([base, *sweep])
     det.threshold = low  # peaks at a higher threshold are a subset: filter instead of rerun
-    all_dets, times, heats = [], [], []
+    all_dets, times, infer, heats = [], [], [], []
     try:
         for frame in frames:
             t0 = time.perf_counter()
             dets, heat = det.detect_with_heatmap(frame)
             times.append((time.perf_counter() - t0) * 1e3)
+            infer.append(det.timings.get("inference", float("nan")))
             all_dets.append(dets)
             if save_dir is not None:
                 heats.append(heat)
@@ -138,6 +140,8 @@ def run(
         threshold=base,
         ms_median=round(float(np.median(times)), 3) if times else None,
         ms_p90=round(float(np.percentile(times, 90)), 3) if times else None,
+        infer_ms_median=round(float(np.median(infer)), 3) if infer else None,
+        infer_ms_p90=round(float(np.percentile(infer, 90)), 3) if infer else None,
     )
     curve = [{"threshold": t, **score(at(t), truths)} for t in sweep]
     if save_dir is not None:

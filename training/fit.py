@@ -48,12 +48,14 @@ class Config:
     weights: str = "1.0,0.25,0.1"  # sampling weight of each data source
     crops: str = "../shared/data/hand-crops"  # hand crops for copy-paste ("" = none)
     val: str = "../shared/data/hagrid-val"  # validation folder ("" = no validation)
-    out: str = "/work/runs/quick"  # checkpoints, history and model.onnx go here
+    out: str = "runs/quick"  # checkpoints, history and model.onnx go here
     arch: str = "mobile"  # "mobile" (HandNet) or "vgg" (the baseline)
     width: float = 1.0  # HandNet channel multiplier
     stride: int = 4  # output stride, 4 or 8
     input_w: int = 320  # training / default inference width
     input_h: int = 192  # training / default inference height
+    crop_w: int = 192  # training crop width inside the input_w x input_h view (0 = whole view)
+    crop_h: int = 128  # training crop height (crops make steps cheaper at the same hand sizes)
     loss: str = "focal"  # heatmap loss: focal, mse or bce
     size_weight: float = 0.2  # weight of the size (radius) loss
     others: str = "target"  # "other" hands: "target" (find every hand) or "ignore" (mask them)
@@ -71,6 +73,7 @@ class Config:
     workers: int = 0  # DataLoader worker processes (0 = augment in the training process)
     cache_side: int = 640  # images are cached in memory with their long side at most this
     max_steps: int = 0  # stop after this many steps in total (0 = no limit; for tests)
+    minutes: float = 0.0  # training time budget; the LR schedule follows it if it binds (0 = off)
     resume: bool = False  # continue from OUT/last.pt
 
     def to_dict(self) -> dict:
@@ -79,10 +82,11 @@ class Config:
 
 
 PRESETS: dict[str, dict] = {
-    # ~6 min of training on 2 cores + ~1 min loading and validation.
-    "quick": {"epochs": 4, "samples_per_epoch": 1536, "out": "/work/runs/quick"},
-    # ~65 min on 2 cores; checkpoints every epoch, so --resume with more epochs goes further.
-    "full": {"epochs": 16, "samples_per_epoch": 3072, "out": "/work/runs/full"},
+    # At most 6 min of training on 2 cores + ~1 min loading and validation.
+    "quick": {"epochs": 6, "samples_per_epoch": 2048, "minutes": 6.0, "out": "runs/quick"},
+    # About 65 min on 2 cores; a checkpoint every epoch, so --resume with more epochs (and
+    # more --minutes) goes further.
+    "full": {"epochs": 40, "samples_per_epoch": 4096, "minutes": 65.0, "out": "runs/full"},
 }
 
 
@@ -125,20 +129,29 @@ def parse_args(argv: Sequence[str]) -> Config:
     cfg = Config(**values)
     if cfg.loss not in LOSSES:
         raise SystemExit(f"--loss must be one of {', '.join(LOSSES)}, not {cfg.loss!r}")
-    if cfg.input_w % 32 or cfg.input_h % 32:
+    if cfg.input_w % 32 or cfg.input_h % 32 or cfg.crop_w % 32 or cfg.crop_h % 32:
         raise SystemExit(
-            f"input size must be multiples of 32 (the net's deepest stride), "
-            f"not {cfg.input_w}x{cfg.input_h}"
+            f"input and crop sizes must be multiples of 32 (the net's deepest stride), not "
+            f"{cfg.input_w}x{cfg.input_h} and {cfg.crop_w}x{cfg.crop_h}"
+        )
+    if cfg.crop_w > cfg.input_w or cfg.crop_h > cfg.input_h:
+        raise SystemExit(
+            f"the crop {cfg.crop_w}x{cfg.crop_h} must fit in the input "
+            f"{cfg.input_w}x{cfg.input_h}; lower --crop_w/--crop_h (0 = whole input)"
         )
     return cfg
 
 
-def lr_at(step: int, total: int, cfg: Config) -> float:
-    """Linear warm-up to ``cfg.lr``, then cosine decay to 2% of it."""
-    warm = max(1, int(cfg.warmup * total))
-    if step < warm:
-        return cfg.lr * (step + 1) / warm
-    t = min(1.0, (step - warm) / max(1, total - warm))
+def lr_at(progress: float, cfg: Config) -> float:
+    """Linear warm-up to ``cfg.lr`` over ``cfg.warmup``, then cosine decay to 2% of it.
+
+    Args:
+        progress: fraction of the training done, 0..1 (by steps, or by time with --minutes).
+        cfg: the config (lr, warmup).
+    """
+    if progress < cfg.warmup:
+        return cfg.lr * max(progress / cfg.warmup, 0.01)
+    t = min(1.0, (progress - cfg.warmup) / max(1e-9, 1.0 - cfg.warmup))
     return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
@@ -226,6 +239,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     dataset = tdata.MixedDataset(
         sources, weights, crops, cfg.samples_per_epoch, (cfg.input_w, cfg.input_h), cfg.stride,
         aug, seed=cfg.seed, others=cfg.others, radius_scale=cfg.radius_scale,
+        crop_size=(cfg.crop_w, cfg.crop_h) if cfg.crop_w and cfg.crop_h else None,
     )  # fmt: skip
     sampler = DistributedSampler(dataset, world, rank, seed=cfg.seed) if world > 1 else None
     loader = DataLoader(
@@ -247,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     say(f"model: {cfg.arch} width {cfg.width} stride {cfg.stride}: {macs / 1e6:.1f}M MACs, "
         f"{params / 1e3:.1f}k params at {cfg.input_w}x{cfg.input_h}")  # fmt: skip
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    step, epoch, history = 0, 0, []
+    step, epoch, history, trained_s = 0, 0, [], 0.0
     ckpt_path = out / "last.pt"
     if cfg.resume:
         if not ckpt_path.exists():
@@ -263,6 +277,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step, epoch, history = state["step"], state["epoch"], list(state["history"])
+        trained_s = float(state.get("trained_s", 0.0))
         say(f"resumed from {ckpt_path} at epoch {epoch}, step {step}")
     model = torch.nn.parallel.DistributedDataParallel(net) if world > 1 else net
     steps_per_epoch = len(loader)
@@ -272,16 +287,34 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
     # ---- loop ----
     figures: dict = history[-1] if history else {}
-    while epoch < cfg.epochs and step < total:
+    budget_s = cfg.minutes * 60
+
+    def progress() -> float:
+        # With a time budget the schedule ends when time runs out, even on a busy machine.
+        # DDP ranks must agree, so they follow rank 0's clock.
+        p = step / total
+        if budget_s > 0:
+            clock = torch.tensor([trained_s + time.time() - t_epoch], dtype=torch.float64)
+            if world > 1:
+                dist.broadcast(clock, 0)
+            p = max(p, float(clock) / budget_s)
+        return p
+
+    t_epoch = time.time()
+    while epoch < cfg.epochs and progress() < 1.0:
+        t_epoch = time.time()
         dataset.epoch = epoch
         if sampler is not None:
             sampler.set_epoch(epoch)
         net.train()
         bar = _Progress(steps_per_epoch, f"epoch {epoch + 1}/{cfg.epochs}") if lead else None
-        t_epoch, sums = time.time(), {"heat": 0.0, "size": 0.0}
+        sums = {"heat": 0.0, "size": 0.0}
         for i, (image, heat_t, ignore, size_t) in enumerate(loader):
+            done = progress()
+            if done >= 1.0:
+                break
             for group in opt.param_groups:
-                group["lr"] = lr_at(step, total, cfg)
+                group["lr"] = lr_at(done, cfg)
             logits, log_size = model(image, logits=True)
             l_heat = heatmap_loss(cfg.loss, logits, heat_t, ignore)
             l_size = size_loss(log_size, size_t, SIZE_UNIT)
@@ -297,13 +330,15 @@ def main(argv: Sequence[str] | None = None) -> dict:
                 bar.update(
                     i + 1, f"loss {sums['heat'] / (i + 1):.3f} size {sums['size'] / (i + 1):.3f}"
                 )
-            if step >= total:
-                break
+        epoch_s = time.time() - t_epoch
+        trained_s += epoch_s
+        t_epoch = time.time()  # validation and checkpointing do not count against --minutes
         epoch += 1
         n = i + 1
-        figures = {"epoch": epoch, "step": step, "loss": round(sums["heat"] / n, 4),
+        figures = {"epoch": epoch, "step": step, "lr": round(lr_at(progress(), cfg), 6),
+                   "loss": round(sums["heat"] / n, 4),
                    "size_loss": round(sums["size"] / n, 4),
-                   "train_s": round(time.time() - t_epoch, 1)}  # fmt: skip
+                   "train_s": round(epoch_s, 1)}  # fmt: skip
         if lead:
             if frames:
                 figures.update(validate(net, cfg, frames, truths))
@@ -313,7 +348,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
                 f.write(json.dumps(figures) + "\n")
             state = {"model": net.state_dict(), "optimizer": opt.state_dict(),
                      "config": cfg.to_dict(), "step": step, "epoch": epoch,
-                     "history": history, "metrics": figures}  # fmt: skip
+                     "history": history, "metrics": figures,
+                     "trained_s": trained_s}  # fmt: skip
             tmp = ckpt_path.with_suffix(".tmp")
             torch.save(state, tmp)
             os.replace(tmp, ckpt_path)  # atomic: a kill mid-save keeps the previous checkpoint

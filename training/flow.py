@@ -35,7 +35,8 @@ GRID_STEP_FRACTION = 0.25  # grid points every r/4 so even flat patches get trac
 MAX_CORNERS = 60  # corner points per marker; more costs time and adds little
 LK_WINDOW = 21  # LK window in pixels (odd); large enough for blurry webcam frames
 LK_LEVELS = 3  # pyramid levels: moves up to ~LK_WINDOW * 2**LK_LEVELS / 2 pixels per frame
-FALLBACK_LEVELS = 1  # second try, local only (~20 px moves), when the first one fails
+FALLBACK_LEVELS = 1  # second try, seeded by template matching, when the first one fails
+MIN_TEMPLATE_SCORE = 0.6  # normalised correlation below this: the patch is not found
 FB_MAX_ERROR = 1.0  # px: forward-backward disagreement above this marks a point unreliable
 PATCH_MAX_ERROR = 18.0  # LK mean absolute patch difference (grey levels) above this = mismatch
 MIN_POINTS = 8  # fewer good points than this: tracking is unreliable
@@ -97,13 +98,40 @@ def _marker_points(gray: np.ndarray, x: float, y: float, r: float) -> np.ndarray
     return allp[keep].reshape(-1, 1, 2)
 
 
+def _template_shift(
+    prev: np.ndarray, nxt: np.ndarray, x: float, y: float, r: float
+) -> tuple[float, float] | None:
+    """Whole-pixel shift of the marker's central patch from ``prev`` to ``nxt``, or None."""
+    half = max(4, int(POINT_FRACTION * r))
+    cx, cy = round(x), round(y)
+    tx0, ty0 = max(0, cx - half), max(0, cy - half)
+    tpl = prev[ty0 : cy + half + 1, tx0 : cx + half + 1]
+    if min(tpl.shape) < 8 or tpl.shape[0] >= nxt.shape[0] or tpl.shape[1] >= nxt.shape[1]:
+        return None
+    res = cv2.matchTemplate(nxt, tpl, cv2.TM_CCOEFF_NORMED)
+    _, score, _, loc = cv2.minMaxLoc(res)
+    if score < MIN_TEMPLATE_SCORE:
+        return None
+    return float(loc[0] - tx0), float(loc[1] - ty0)
+
+
 def _lk(
-    prev: np.ndarray, nxt: np.ndarray, p0: np.ndarray, levels: int
+    prev: np.ndarray, nxt: np.ndarray, p0: np.ndarray, levels: int,
+    shift: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Forward and backward LK; return (good mask, forward points, forward-backward error)."""
+    """Forward and backward LK; return (good mask, forward points, forward-backward error).
+
+    ``shift`` is a first guess of the motion (both ways), else LK starts from no motion.
+    """
     lk = {"winSize": (LK_WINDOW, LK_WINDOW), "maxLevel": levels, "criteria": _LK_CRITERIA}
-    p1, st1, err1 = cv2.calcOpticalFlowPyrLK(prev, nxt, p0, None, **lk)
-    p0b, st2, _ = cv2.calcOpticalFlowPyrLK(nxt, prev, p1, None, **lk)
+    if shift is None:
+        p1, st1, err1 = cv2.calcOpticalFlowPyrLK(prev, nxt, p0, None, **lk)
+        p0b, st2, _ = cv2.calcOpticalFlowPyrLK(nxt, prev, p1, None, **lk)
+    else:
+        guess = np.float32(shift).reshape(1, 1, 2)
+        lk["flags"] = cv2.OPTFLOW_USE_INITIAL_FLOW
+        p1, st1, err1 = cv2.calcOpticalFlowPyrLK(prev, nxt, p0, p0 + guess, **lk)
+        p0b, st2, _ = cv2.calcOpticalFlowPyrLK(nxt, prev, p1, p1 - guess, **lk)
     fb = np.linalg.norm((p0 - p0b).reshape(-1, 2), axis=1)
     good = (
         (st1.ravel() == 1)
@@ -112,11 +140,6 @@ def _lk(
         & (err1.ravel() < PATCH_MAX_ERROR)
     )
     return good, p1, fb
-
-
-def _enough(good: np.ndarray) -> bool:
-    n = int(good.sum())
-    return n >= MIN_POINTS and n >= MIN_GOOD_FRACTION * len(good)
 
 
 def _median_scale(p0: np.ndarray, p1: np.ndarray) -> float:
@@ -168,14 +191,28 @@ def track_marker(
     p0 = _marker_points(prev_crop, x - x0, y - y0, r)
     if len(p0) < MIN_POINTS:
         return TrackResult(x, y, r, False, "marker is off the frame", len(p0), math.nan)
-    good, p1, fb = _lk(prev_crop, next_crop, p0, LK_LEVELS)
-    if not _enough(good):
-        # Coarse pyramid levels see a wide area; a bigger thing moving nearby (the other hand
-        # passing behind) can drag them off. A shallow pyramid looks only near the marker.
-        good, p1, fb = _lk(prev_crop, next_crop, p0, FALLBACK_LEVELS)
+    res = _solve(prev_crop, next_crop, p0, (x0, y0), x, y, r, None)
+    if not res.ok:
+        # Coarse pyramid levels see a wide area: a smooth hand over a busy room, or a bigger
+        # thing moving nearby, drags them off. Find the hand's shift by matching its patch,
+        # then let a shallow pyramid refine every point from there.
+        shift = _template_shift(prev_crop, next_crop, x - x0, y - y0, r)
+        if shift is not None:
+            second = _solve(prev_crop, next_crop, p0, (x0, y0), x, y, r, shift)
+            res = second if second.ok else res
+    return res
+
+
+def _solve(
+    prev: np.ndarray, nxt: np.ndarray, p0: np.ndarray, origin: tuple[int, int],
+    x: float, y: float, r: float, shift: tuple[float, float] | None,
+) -> TrackResult:
+    """Track the points ``p0`` of a crop whose top-left is ``origin`` and check the result."""
+    levels = LK_LEVELS if shift is None else FALLBACK_LEVELS
+    good, p1, fb = _lk(prev, nxt, p0, levels, shift)
     n_good = int(good.sum())
     fb_med = float(np.median(fb[good])) if n_good else math.nan
-    if not _enough(good):
+    if n_good < MIN_POINTS or n_good < MIN_GOOD_FRACTION * len(p0):
         reason = f"lost: {n_good} of {len(p0)} points tracked reliably"
         return TrackResult(x, y, r, False, reason, n_good, fb_med)
     a = p0.reshape(-1, 2)[good]
@@ -183,20 +220,27 @@ def track_marker(
     # Something passing in front of the hand drags the points on it along with itself: keep the
     # points that agree with the common motion and stop when too few do (else the median
     # follows the occluder once it covers half the marker).
-    inlier = _common_motion(a, b, r)[2] < max(INLIER_MIN_PX, INLIER_FRACTION * r)
+    inlier = _common_motion(a, b)[2] < max(INLIER_MIN_PX, INLIER_FRACTION * r)
     n_in = int(inlier.sum())
     if n_in < MIN_POINTS or n_in < MIN_CONSISTENT * len(p0):
         reason = (f"points disagree: {n_in} of {len(p0)} move together "
                   "(something in front of the hand?)")
         return TrackResult(x, y, r, False, reason, n_in, fb_med)
-    ca, shift, _, scale = _common_motion(a[inlier], b[inlier], r)
-    centre = np.array([x - x0, y - y0])
-    nx, ny = ca + shift + scale * (centre - ca) + (x0, y0)
+    # The agreeing points give a similarity transform (shift, turn, scale): hands turn as they
+    # wave, and a turn moves the centre differently from the points' median.
+    centre = np.array([x - origin[0], y - origin[1]])
+    m, _ = cv2.estimateAffinePartial2D(a[inlier], b[inlier], method=cv2.LMEDS)
+    if m is None:
+        ca, med_shift, _, scale = _common_motion(a[inlier], b[inlier])
+        nx, ny = ca + med_shift + scale * (centre - ca) + origin
+    else:
+        scale = min(max(math.hypot(m[0, 0], m[1, 0]), 1 - MAX_SCALE_STEP), 1 + MAX_SCALE_STEP)
+        nx, ny = m @ np.append(centre, 1.0) + origin
     return TrackResult(float(nx), float(ny), float(r * scale), True, "", n_in, fb_med)
 
 
 def _common_motion(
-    a: np.ndarray, b: np.ndarray, r: float
+    a: np.ndarray, b: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Fit ``b ≈ ca + shift + scale * (a - ca)`` robustly (medians); ``ca`` = median of ``a``.
 
@@ -245,16 +289,42 @@ def textured_patch(radius: int, seed: int = 0) -> np.ndarray:
     return np.dstack([np.clip(bgr, 0, 255).astype(np.uint8), alpha])
 
 
+def patch_from_image(path: str, radius: int) -> np.ndarray:
+    """A photo (e.g. a hand crop) as a movable patch like :func:`textured_patch`.
+
+    The image is centre-cropped square, resized to ``2*radius+1`` and masked by its inscribed
+    disc.
+
+    Raises:
+        FileNotFoundError: the image does not load.
+    """
+    img = cv2.imread(str(path))
+    if img is None:
+        raise FileNotFoundError(f"image {path} does not load; give a .jpg or .png")
+    h, w = img.shape[:2]
+    side = min(h, w)
+    y0, x0 = (h - side) // 2, (w - side) // 2
+    size = 2 * radius + 1
+    sq = cv2.resize(img[y0 : y0 + side, x0 : x0 + side], (size, size),
+                    interpolation=cv2.INTER_AREA)
+    yy, xx = np.mgrid[:size, :size] - radius
+    alpha = (np.hypot(xx, yy) <= radius).astype(np.uint8) * 255
+    return np.dstack([sq, alpha])
+
+
 def render_scene(
-    background: np.ndarray, patch: np.ndarray, cx: float, cy: float, occluder: bool = False
+    background: np.ndarray, patch: np.ndarray, cx: float, cy: float, occluder: bool = False,
+    angle: float = 0.0, scale: float = 1.0,
 ) -> np.ndarray:
     """Draw ``patch`` centred at sub-pixel ``(cx, cy)`` over ``background``; BGR uint8.
 
-    ``occluder=True`` covers the patch with a flat grey board (a person walking in front).
+    ``angle`` (degrees) and ``scale`` turn and grow the patch about its centre (a hand turning
+    and coming closer). ``occluder=True`` covers it with a flat grey board (someone in front).
     """
     h, w = background.shape[:2]
     radius = patch.shape[0] // 2
-    m = np.float32([[1, 0, cx - radius], [0, 1, cy - radius]])
+    m = cv2.getRotationMatrix2D((float(radius), float(radius)), angle, scale)
+    m[:, 2] += (cx - radius, cy - radius)
     moved = cv2.warpAffine(patch, m, (w, h), flags=cv2.INTER_LINEAR)
     alpha = moved[:, :, 3:4].astype(np.float32) / 255.0
     out = background.astype(np.float32) * (1 - alpha) + moved[:, :, :3].astype(np.float32) * alpha
@@ -280,14 +350,35 @@ def synthetic_background(size: tuple[int, int] = (640, 480), seed: int = 1) -> n
     return cv2.GaussianBlur(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), (0, 0), 3)
 
 
-def bench(frames: int = 50, radius: int = 40) -> dict[str, float]:
-    """Propagate along the synthetic path; return error (px) and speed (ms per frame) figures."""
+def bench(
+    frames: int = 50, radius: int = 40, hand_image: str | None = None,
+    background: str | None = None, wobble: bool = False,
+) -> dict[str, float]:
+    """Propagate along the synthetic path; return error (px) and speed (ms per frame) figures.
+
+    Args:
+        frames: path length.
+        radius: hand radius in pixels.
+        hand_image: a photo to move instead of the synthetic texture (a real hand crop).
+        background: a photo (resized to 640x480) instead of the synthetic room.
+        wobble: the hand also turns (+-15 degrees) and changes size (+-10 %) as it moves.
+    """
     path = synthetic_path(frames)
-    bg = synthetic_background()
-    patch = textured_patch(radius)
-    grays = [to_gray(render_scene(bg, patch, *p)) for p in path]
-    x, y, r = *path[0], float(radius)
-    errors, times = [], []
+    if background:
+        img = cv2.imread(str(background))
+        if img is None:
+            raise FileNotFoundError(f"background {background} does not load")
+        bg = cv2.resize(img, (640, 480), interpolation=cv2.INTER_AREA)
+    else:
+        bg = synthetic_background()
+    patch = patch_from_image(hand_image, radius) if hand_image else textured_patch(radius)
+    t = np.arange(frames)
+    angles = 15 * np.sin(t / 7) if wobble else np.zeros(frames)
+    scales = 1 + 0.1 * np.sin(t / 9) if wobble else np.ones(frames)
+    grays = [to_gray(render_scene(bg, patch, *p, angle=a, scale=k))
+             for p, a, k in zip(path, angles, scales, strict=True)]
+    x, y, r = *path[0], float(radius) * scales[0]
+    errors, r_errors, times = [], [], []
     for i in range(1, frames):
         t0 = time.perf_counter()
         res = track_marker(grays[i - 1], grays[i], x, y, r)
@@ -296,11 +387,12 @@ def bench(frames: int = 50, radius: int = 40) -> dict[str, float]:
             raise RuntimeError(f"bench: tracking lost at frame {i}: {res.reason}")
         x, y, r = res.x, res.y, res.r
         errors.append(math.hypot(x - path[i][0], y - path[i][1]))
+        r_errors.append(abs(r / (radius * scales[i]) - 1))
     return {
         "frames": frames,
         "error_px_median": float(np.median(errors)),
         "error_px_max": float(np.max(errors)),
-        "radius_end": r,
+        "radius_error_max": float(np.max(r_errors)),
         "ms_per_frame_median": float(np.median(times)),
         "ms_per_frame_max": float(np.max(times)),
     }
@@ -315,12 +407,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bench", action="store_true", help="run the synthetic benchmark")
     parser.add_argument("--frames", type=int, default=50, help="frames on the path (default 50)")
     parser.add_argument("--radius", type=int, default=40, help="hand radius in px (default 40)")
+    parser.add_argument("--hand-image", help="move this photo (a hand crop) instead")
+    parser.add_argument("--background", help="photo to use as the room instead")
+    parser.add_argument("--wobble", action="store_true",
+                        help="the hand also turns +-15 degrees and changes size +-10 %%")
     args = parser.parse_args(argv)
     if not args.bench:
         parser.print_help()
         return 0
     cv2.setNumThreads(1)  # report the single-core figure, as the tool sees it beside the UI
-    print(json.dumps(bench(args.frames, args.radius), indent=2))
+    out = bench(args.frames, args.radius, args.hand_image, args.background, args.wobble)
+    print(json.dumps(out, indent=2))
     return 0
 
 

@@ -20,8 +20,9 @@ TEXT = (235, 240, 255)
 MUTED = (150, 160, 190)
 
 
-def preview_surface(frame: np.ndarray, heatmap: np.ndarray | None, size: tuple[int, int],
-                    mirror: bool) -> pygame.Surface:
+def preview_surface(
+    frame: np.ndarray, heatmap: np.ndarray | None, size: tuple[int, int], mirror: bool
+) -> pygame.Surface:
     """The camera frame as a pygame surface with the heatmap tinted over it.
 
     Args:
@@ -35,12 +36,12 @@ def preview_surface(frame: np.ndarray, heatmap: np.ndarray | None, size: tuple[i
         A ``size`` surface.
     """
     w, h = size
-    rgb = cv2.cvtColor(cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA),
-                       cv2.COLOR_BGR2RGB)
+    rgb = cv2.cvtColor(cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
     if heatmap is not None and heatmap.size:
         heat = cv2.resize(heatmap.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-        colour = cv2.applyColorMap((np.clip(heat, 0, 1) * 255).astype(np.uint8),
-                                   cv2.COLORMAP_JET)[:, :, ::-1]
+        colour = cv2.applyColorMap((np.clip(heat, 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_JET)[
+            :, :, ::-1
+        ]
         alpha = (np.clip((heat - HEAT_FLOOR) / (1 - HEAT_FLOOR), 0, 1) * 0.65)[:, :, None]
         rgb = (rgb * (1 - alpha) + colour * alpha).astype(np.uint8)
     if mirror:
@@ -73,8 +74,9 @@ class Button:
 
     def draw(self, surface: pygame.Surface, font: pygame.font.Font) -> None:
         """Draw it (highlighted when ``active``)."""
-        pygame.draw.rect(surface, ACCENT if self.active else PANEL_LIGHT, self.rect,
-                         border_radius=10)
+        pygame.draw.rect(
+            surface, ACCENT if self.active else PANEL_LIGHT, self.rect, border_radius=10
+        )
         text = font.render(self.label, True, PANEL if self.active else TEXT)
         surface.blit(text, text.get_rect(midleft=(self.rect.x + 14, self.rect.centery)))
         if self.key_hint:
@@ -118,5 +120,6 @@ class Slider:
         filled = self.rect.copy()
         filled.width = int(self.rect.width * t)
         pygame.draw.rect(surface, ACCENT, filled, border_radius=6)
-        pygame.draw.circle(surface, TEXT, (self.rect.x + filled.width, self.rect.centery),
-                           self.rect.height)
+        pygame.draw.circle(
+            surface, TEXT, (self.rect.x + filled.width, self.rect.centery), self.rect.height
+        )

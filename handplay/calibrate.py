@@ -100,16 +100,23 @@ class CalibrationScreen:
         cameras: camera indices to offer; None to probe 0-5.
     """
 
-    def __init__(self, source: int | str | None = None, model: str | os.PathLike[str] | None
-                 = None, output: str | os.PathLike[str] | None = None,
-                 size: tuple[int, int] = SCREEN_SIZE, cameras: Sequence[int] | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        source: int | str | None = None,
+        model: str | os.PathLike[str] | None = None,
+        output: str | os.PathLike[str] | None = None,
+        size: tuple[int, int] = SCREEN_SIZE,
+        cameras: Sequence[int] | None = None,
+    ) -> None:
         self.size = size
         self.model = model
         self.output = Path(output) if output is not None else None
         try:
-            self.cal = Calibration.load(self.output) if self.output and self.output.exists() \
+            self.cal = (
+                Calibration.load(self.output)
+                if self.output and self.output.exists()
                 else Calibration.load()
+            )
         except ValueError as e:  # a broken file must not lock the user out of fixing it
             log.warning("%s; starting from defaults", e)
             self.cal = Calibration()
@@ -126,20 +133,22 @@ class CalibrationScreen:
         self._preview_key: tuple[int, int, bool] | None = None
         self.font = pygame.font.Font(None, 30)
         self.big = pygame.font.Font(None, 54)
-        self.slider = Slider(pygame.Rect(PANEL_X + 10, 0, 300, 12), *THRESHOLD_RANGE,
-                             self.cal.threshold or 0.5)
+        self.slider = Slider(
+            pygame.Rect(PANEL_X + 10, 0, 300, 12), *THRESHOLD_RANGE, self.cal.threshold or 0.5
+        )
         self.buttons: dict[str, Button] = {}
         self._layout()
         if source is not None:
-            self.select(int(source) if isinstance(source, int) or str(source).isdigit()
-                        else source)
+            self.select(int(source) if isinstance(source, int) or str(source).isdigit() else source)
         elif self.cal.camera in self.cameras:
             self.select(self.cal.camera)
         elif self.cameras:
             self.select(self.cameras[0])
         else:
-            self.message = ("No camera found (probed 0-5). Connect one and press P, or run "
-                            "python -m handplay.calibrate --source VIDEO.mp4")
+            self.message = (
+                "No camera found (probed 0-5). Connect one and press P, or run "
+                "python -m handplay.calibrate --source VIDEO.mp4"
+            )
 
     # ---- layout and sources ---------------------------------------------------------------
 
@@ -147,8 +156,9 @@ class CalibrationScreen:
         y = 110
         self.buttons = {}
         for i in self.cameras:
-            self.buttons[f"cam{i}"] = Button(pygame.Rect(PANEL_X, y, 320, 44), f"Camera {i}",
-                                             str(i))
+            self.buttons[f"cam{i}"] = Button(
+                pygame.Rect(PANEL_X, y, 320, 44), f"Camera {i}", str(i)
+            )
             y += 52
         if self.video is not None:
             name = Path(self.video).name[:20]
@@ -174,8 +184,13 @@ class CalibrationScreen:
         self.trails.clear()
         identity = self.cal.with_changes(mirror=False, play_area=(0.0, 0.0, 1.0, 1.0))
         try:
-            self.inp = Input(source, model=self.model, calibration=identity, screen_size=(1, 1),
-                             post_events=False).start()
+            self.inp = Input(
+                source,
+                model=self.model,
+                calibration=identity,
+                screen_size=(1, 1),
+                post_events=False,
+            ).start()
         except (SourceError, ModelError) as e:
             self.inp = None
             self.message = str(e)
@@ -259,8 +274,9 @@ class CalibrationScreen:
             self._press("save")
         elif key in (pygame.K_LEFT, pygame.K_RIGHT):
             step = 0.05 if key == pygame.K_RIGHT else -0.05
-            self.slider.value = min(THRESHOLD_RANGE[1], max(THRESHOLD_RANGE[0],
-                                                             self.slider.value + step))
+            self.slider.value = min(
+                THRESHOLD_RANGE[1], max(THRESHOLD_RANGE[0], self.slider.value + step)
+            )
             self._set_threshold(self.slider.value)
         return True
 
@@ -272,8 +288,9 @@ class CalibrationScreen:
         elif name == "mirror":
             # the play area stays on the same part of the room: flip it with the view
             x0, y0, x1, y1 = self.cal.play_area
-            self.cal = self.cal.with_changes(mirror=not self.cal.mirror,
-                                             play_area=(1.0 - x1, y0, 1.0 - x0, y1))
+            self.cal = self.cal.with_changes(
+                mirror=not self.cal.mirror, play_area=(1.0 - x1, y0, 1.0 - x0, y1)
+            )
         elif name == "reset":
             self.cal = self.cal.with_changes(play_area=(0.0, 0.0, 1.0, 1.0))
         elif name == "save":
@@ -295,8 +312,9 @@ class CalibrationScreen:
         if x1 - x0 < MIN_AREA or y1 - y0 < MIN_AREA:
             self.message = "Play area too small: drag a bigger rectangle on the preview"
             return
-        self.cal = self.cal.with_changes(play_area=(round(x0, 4), round(y0, 4), round(x1, 4),
-                                                    round(y1, 4)))
+        self.cal = self.cal.with_changes(
+            play_area=(round(x0, 4), round(y0, 4), round(x1, 4), round(y1, 4))
+        )
 
     # ---- per frame ------------------------------------------------------------------------
 
@@ -345,15 +363,16 @@ class CalibrationScreen:
             return
         key = (id(frame), self.cal.mirror)
         if key != self._preview_key:  # convert each new frame once
-            self._preview = preview_surface(frame, self.inp.latest_heatmap, rect.size,
-                                            self.cal.mirror)
+            self._preview = preview_surface(
+                frame, self.inp.latest_heatmap, rect.size, self.cal.mirror
+            )
             self._preview_key = key
         surface.blit(self._preview, rect)
         heat = self.inp.latest_heatmap
         if heat is not None and heat.size:  # raw peaks above the threshold: white crosses
             peaks = find_peaks(heat, self.slider.value, 16)
             gh, gw = heat.shape
-            for x, y in zip(peaks.x, peaks.y, strict=True):
+            for x, y in zip(peaks.x.tolist(), peaks.y.tolist(), strict=True):
                 u, v = self._frame_view(((x + 0.5) / gw, (y + 0.5) / gh))
                 px, py = rect.x + u * rect.width, rect.y + v * rect.height
                 pygame.draw.line(surface, TEXT, (px - 10, py), (px + 10, py), 3)
@@ -363,15 +382,20 @@ class CalibrationScreen:
             u, v = self._frame_view(hand.norm_pos)
             colour = CURSOR_COLOURS[hand.hand_id % len(CURSOR_COLOURS)]
             r = max(6, int(hand.radius * rect.width / frame_w))
-            pygame.draw.circle(surface, colour, (rect.x + u * rect.width, rect.y + v *
-                                                 rect.height), r, 4)
+            pygame.draw.circle(
+                surface, colour, (rect.x + u * rect.width, rect.y + v * rect.height), r, 4
+            )
         x0, y0, x1, y1 = self.cal.play_area
         if self.drag_start is not None and self.drag_now is not None:
             (u0, v0), (u1, v1) = self.drag_start, self.drag_now
             x0, x1 = sorted((u0, u1))
             y0, y1 = sorted((v0, v1))
-        area = pygame.Rect(rect.x + x0 * rect.width, rect.y + y0 * rect.height,
-                           (x1 - x0) * rect.width, (y1 - y0) * rect.height)
+        area = pygame.Rect(
+            rect.x + x0 * rect.width,
+            rect.y + y0 * rect.height,
+            (x1 - x0) * rect.width,
+            (y1 - y0) * rect.height,
+        )
         shade = pygame.Surface(rect.size, pygame.SRCALPHA)
         shade.fill((0, 0, 0, 120))
         shade.fill((0, 0, 0, 0), area.move(-rect.x, -rect.y))
@@ -388,8 +412,7 @@ class CalibrationScreen:
             )
             button.draw(surface, self.font)
         if not self.cameras and self.video is None:
-            surface.blit(self.font.render("no camera found (P: probe)", True, TEXT),
-                         (PANEL_X, 120))
+            surface.blit(self.font.render("no camera found (P: probe)", True, TEXT), (PANEL_X, 120))
         label = f"Threshold {self.slider.value:.2f}   (left / right)"
         surface.blit(self.font.render(label, True, MUTED), (PANEL_X, self.slider.rect.y - 34))
         self.slider.draw(surface)
@@ -402,9 +425,14 @@ class CalibrationScreen:
         surface.blit(self.font.render(area, True, MUTED), (PANEL_X, 600))
 
 
-def run(screen: pygame.Surface, source: int | str | None = None,
-        model: str | os.PathLike[str] | None = None, output: str | os.PathLike[str] | None = None,
-        max_frames: int | None = None, cameras: Sequence[int] | None = None) -> Calibration:
+def run(
+    screen: pygame.Surface,
+    source: int | str | None = None,
+    model: str | os.PathLike[str] | None = None,
+    output: str | os.PathLike[str] | None = None,
+    max_frames: int | None = None,
+    cameras: Sequence[int] | None = None,
+) -> Calibration:
     """Run the calibration screen on ``screen`` until Esc (or ``max_frames`` frames).
 
     Games call this (key C) after stopping their own :class:`~handplay.Input`, so the camera is
@@ -435,8 +463,9 @@ def run(screen: pygame.Surface, source: int | str | None = None,
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m handplay.calibrate``; see the module docstring."""
-    parser = argparse.ArgumentParser(prog="python -m handplay.calibrate",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m handplay.calibrate", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--source", help="camera index or video file (default: probe 0-5)")
     parser.add_argument("--model", help="ONNX model (default: the shipped one)")
     parser.add_argument("--output", help="calibration file to write (default: the user's)")
@@ -457,4 +486,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-

@@ -12,7 +12,8 @@ Coordinates, written once:
   calibration preview both live in view coordinates;
 * ``norm_pos``: (0, 0) at the play area's top-left corner, (1, 1) at its bottom-right; a hand
   outside the play area has values outside 0..1 (they are not clipped);
-* ``pos``: ``norm_pos`` times the screen size, in screen pixels, y down.
+* ``pos``: screen pixels, y down, pixel centres at integer coordinates like camera pixels, so
+  ``pos = norm_pos · screen_size − 0.5``.
 """
 
 from __future__ import annotations
@@ -97,9 +98,9 @@ class Calibration:
     def to_screen(
         self, x: float, y: float, frame_size: tuple[int, int], screen_size: tuple[int, int]
     ) -> tuple[float, float]:
-        """Camera pixel ``(x, y)`` to screen pixels."""
+        """Camera pixel ``(x, y)`` to screen pixels (pixel centres at integer coordinates)."""
         nx, ny = self.to_norm(x, y, frame_size)
-        return nx * screen_size[0], ny * screen_size[1]
+        return nx * screen_size[0] - 0.5, ny * screen_size[1] - 0.5
 
     def scale(self, frame_size: tuple[int, int], screen_size: tuple[int, int]) -> float:
         """Screen pixels per camera pixel (the mean of x and y), for radii and speeds."""

@@ -30,6 +30,18 @@ HANDLEAVE: int = pygame.event.custom_type()
 EVENT_NAMES = {HANDENTER: "HANDENTER", HANDMOVE: "HANDMOVE", HANDLEAVE: "HANDLEAVE"}
 
 
+def reserve_event_types() -> None:
+    """Make sure later ``pygame.event.custom_type()`` calls cannot return handplay's types.
+
+    pygame restarts its custom-type counter when the display (and with it the event system) is
+    quit, so after ``pygame.display.quit()`` or ``pygame.quit()`` the game's next
+    ``custom_type()`` would collide with ``HANDENTER``. ``Input.start()`` calls this; call it
+    yourself after re-initialising pygame if you allocate event types before starting Input.
+    """
+    while pygame.event.custom_type() <= max(EVENT_NAMES):
+        pass
+
+
 def _pygame_post(event: pygame.event.Event) -> bool:
     try:
         return bool(pygame.event.post(event))

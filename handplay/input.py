@@ -18,7 +18,7 @@ import pygame
 
 from handplay.calibration import Calibration
 from handplay.detector import Detector
-from handplay.events import EventPoster
+from handplay.events import EventPoster, reserve_event_types
 from handplay.smoothing import OneEuroFilter
 from handplay.sources import Frame, FrameSource, open_source
 from handplay.tracking import ENTER_FRAMES, LEAVE_FRAMES, Track, Tracker
@@ -92,7 +92,8 @@ class Input:
         post_events: post ``HANDENTER``/``HANDMOVE``/``HANDLEAVE`` (needs ``pygame.init()``
             first); False to use only ``hands`` (e.g. benchmarks, other frameworks).
         threads: onnxruntime threads (1 leaves the other cores to the game).
-        paced: play video files at their frame rate (True) or as fast as possible.
+        paced: play video files (and frame iterables, at 30 fps) at their frame rate like a
+            camera (True), or as fast as possible (False: tests, benchmarks).
         enter_frames, leave_frames: hysteresis, see :mod:`handplay.tracking`.
 
     Raises:
@@ -164,6 +165,7 @@ class Input:
                 "pygame's display is not initialised, so events cannot be posted: call "
                 "pygame.init() before Input.start(), or pass post_events=False"
             )
+        reserve_event_types()
         cal = self._calibration_arg
         self.calibration = cal if isinstance(cal, Calibration) else Calibration.load(cal)
         self.detector = Detector(
@@ -206,6 +208,7 @@ class Input:
             self._thread = None
         if self.source is not None:
             self.source.close()
+        self._flush_events()
         self._raise_worker_error()
 
     def __enter__(self) -> Input:
@@ -223,6 +226,7 @@ class Input:
         if self._thread is None and not self._done.is_set():
             raise RuntimeError("Input is not started: call start() first")
         finished = self._done.wait(timeout)
+        self._flush_events()
         self._raise_worker_error()
         return finished
 
@@ -241,6 +245,8 @@ class Input:
             Exception: the worker's exception, once, if it died of one.
         """
         self._raise_worker_error()
+        if self._done.is_set():
+            self._flush_events()
         return self._hands
 
     @property
@@ -281,6 +287,13 @@ class Input:
 
     # ---- worker ---------------------------------------------------------------------------
 
+    def _flush_events(self) -> None:
+        """Post enter/leave events the worker left waiting for room (from the caller's thread,
+        once the worker is gone: the game may have drained its queue since)."""
+        if self.post_events and self._done.is_set() and self._poster.pending:
+            if pygame.display.get_init():
+                self._poster.flush()
+
     def _raise_worker_error(self) -> None:
         if self._error is not None:
             error, self._error = self._error, None
@@ -317,14 +330,14 @@ class Input:
         cal = self.calibration
         x, y = float(track.pos[0]), float(track.pos[1])
         nx, ny = cal.to_norm(x, y, frame_size)
-        sw, sh = self._screen_size
+        sx, sy = cal.to_screen(x, y, frame_size, self._screen_size)
         scale = cal.scale(frame_size, self._screen_size)
         vx, vy = float(track.velocity[0]), float(track.velocity[1])
         if cal.mirror:
             vx = -vx
         return Hand(
             hand_id=track.track_id,
-            pos=(nx * sw, ny * sh),
+            pos=(sx, sy),
             norm_pos=(nx, ny),
             radius=track.radius * scale,
             confidence=track.score,
@@ -386,6 +399,8 @@ class Input:
             self._post_leave(track.track_id, size, track)
         self._hands = ()
         if self.post_events:
-            deadline = time.monotonic() + 0.5
+            # give a busy game a moment to drain its queue; what is still waiting after that is
+            # posted by wait(), stop() or the next read of ``hands`` in the game's thread
+            deadline = time.monotonic() + 0.3
             while not self._poster.flush() and time.monotonic() < deadline:
-                time.sleep(0.01)  # the game drains its queue every frame
+                time.sleep(0.01)

@@ -47,12 +47,13 @@ class OneEuroFilter:
     def __init__(self, settings: Smoothing | None = None) -> None:
         self.settings = settings or Smoothing()
         self._x: np.ndarray | None = None
-        self._dx = np.zeros(2)
+        self._dx = np.zeros(2)  # speed estimate that sets the cutoff (as in the paper)
+        self._v = np.zeros(2)  # reported velocity: low-passed derivative of the output
         self._t = 0.0
 
     @property
     def velocity(self) -> np.ndarray:
-        return self._dx.copy()
+        return self._v.copy()
 
     def __call__(self, pos: np.ndarray, t: float, radius: float) -> np.ndarray:
         pos = np.asarray(pos, dtype=np.float64)
@@ -67,7 +68,9 @@ class OneEuroFilter:
         self._dx += _alpha(s.d_cutoff, dt) * (raw_dx - self._dx)
         speed = float(np.hypot(*self._dx)) / max(radius, 1.0)
         cutoff = s.min_cutoff + s.beta * speed
+        previous = self._x
         self._x = self._x + _alpha(cutoff, dt) * (pos - self._x)
+        self._v += _alpha(s.d_cutoff * 4, dt) * ((self._x - previous) / dt - self._v)
         self._t = t
         return self._x.copy()
 

@@ -366,7 +366,8 @@ def open_source(
     Args:
         source: a camera index (``0`` or ``"0"``), a video file path, an iterable of BGR frames,
             or a ready :class:`FrameSource`.
-        paced: for video files: deliver at the file's frame rate (True) or as fast as possible.
+        paced: for video files and iterables: deliver at the frame rate (the file's, or 30 fps
+            for iterables) like a camera (True), or as fast as possible (False).
 
     Raises:
         TypeError: ``source`` is none of these.
@@ -382,7 +383,7 @@ def open_source(
     if isinstance(source, (str, os.PathLike)):
         return VideoFileSource(source, paced=paced)
     if isinstance(source, Iterable):
-        return IterableSource(source)
+        return IterableSource(source, paced=paced)
     raise TypeError(
         f"source must be a camera index, a video path or an iterable of frames, not {source!r}"
     )

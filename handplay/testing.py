@@ -38,8 +38,8 @@ def make_disc_model(
     The graph: redness ``relu(R − G/2 − B/2 − 0.25) / 0.75`` → ``stride``×``stride`` average pool
     (red mass per cell) → for every cell, the centroid of the red mass around it (Gaussian
     weights, σ = 2.5 cells, in a 15×15-cell window) as an offset ``(dx, dy)`` from the cell →
-    ``heatmap = exp(−(dx² + dy²) / (2·0.75²)) · presence``. Each disc thus gives a Gaussian blob
-    (σ = 0.75 cells) at its centre, like a trained model's target, and blank frames give zeros.
+    ``heatmap = exp(−(dx² + dy²) / (2·0.6²)) · presence``. Each disc thus gives a Gaussian blob
+    (σ = 0.6 cells) at its centre, like a trained model's target, and blank frames give zeros.
     ``presence = min(1, 2 · red mass of the 3×3 cells)`` keeps the point between two discs
     (where the centroid also falls) dark. ``size`` is the radius of a disc with the red area of
     the 15×15 window. Discs closer than about the sum of their radii merge, like real hands.
@@ -53,7 +53,7 @@ def make_disc_model(
     def const(name: str, array: np.ndarray) -> onnx.TensorProto:
         return numpy_helper.from_array(np.asarray(array, np.float32), name)
 
-    window, sigma = 15, 0.75
+    window, sigma = 15, 0.6
     offsets = np.arange(window, dtype=np.float32) - window // 2
     # Gaussian weights (σ = 2.5 cells) keep a neighbouring disc from pulling the centroid.
     weight = np.exp(-(offsets[:, None] ** 2 + offsets[None, :] ** 2) / (2 * 2.5**2))
@@ -211,3 +211,50 @@ def write_clip(
     finally:
         writer.release()
     return path
+
+
+class FakeCapture:
+    """A stand-in for ``cv2.VideoCapture`` to test camera code without a camera.
+
+    Pass ``lambda index: FakeCapture(...)`` as ``CameraSource(capture_factory=...)``.
+
+    Args:
+        frames: frames to return, cycled; ``None`` for plain grey frames.
+        opened: what ``isOpened()`` answers (False: a camera that is not there).
+        fail_after: ``read()`` fails (``(False, None)``) after this many reads, like an unplugged
+            camera; ``None`` never fails.
+        delay: seconds each ``read()`` takes (a camera at 30 fps takes ~0.033).
+    """
+
+    def __init__(
+        self,
+        frames: Sequence[np.ndarray] | None = None,
+        opened: bool = True,
+        fail_after: int | None = None,
+        delay: float = 0.002,
+    ) -> None:
+        self.frames = list(frames) if frames is not None else [np.full((48, 64, 3), 90, np.uint8)]
+        self.opened, self.fail_after, self.delay = opened, fail_after, delay
+        self.reads = 0
+        self.released = False
+
+    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+        return self.opened and not self.released
+
+    def set(self, prop: int, value: float) -> bool:
+        return True
+
+    def get(self, prop: int) -> float:
+        return 30.0
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        import time
+
+        time.sleep(self.delay)
+        self.reads += 1
+        if self.released or (self.fail_after is not None and self.reads > self.fail_after):
+            return False, None
+        return True, self.frames[(self.reads - 1) % len(self.frames)].copy()
+
+    def release(self) -> None:
+        self.released = True

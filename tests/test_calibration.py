@@ -24,9 +24,10 @@ def test_save_load_round_trip(tmp_path):
 def test_mapping_mirror_and_play_area():
     frame, screen = (200, 100), (1000, 500)
     plain = Calibration(mirror=False, play_area=(0.25, 0.0, 0.75, 1.0))
-    # pixel centre 49.5 -> u = 0.25 -> left edge of the play area
-    assert plain.to_screen(49.5, 49.5, frame, screen) == pytest.approx((0.0, 250.0))
-    assert plain.to_screen(149.5, 99.5, frame, screen) == pytest.approx((1000.0, 500.0))
+    # camera x = 49.5 is the left edge of the play area (u = 0.25); screen pixel centres are at
+    # integers, so the screen's left edge is x = -0.5
+    assert plain.to_screen(49.5, 49.5, frame, screen) == pytest.approx((-0.5, 249.5))
+    assert plain.to_screen(149.5, 99.5, frame, screen) == pytest.approx((999.5, 499.5))
     mirrored = Calibration(mirror=True)
     assert mirrored.to_norm(0 - 0.5, 0, frame)[0] == pytest.approx(1.0)
     assert mirrored.to_norm(200 - 0.5, 0, frame)[0] == pytest.approx(0.0)

@@ -1,0 +1,142 @@
+import itertools
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import handplay.testing as ht
+from handplay.sources import (
+    CameraSource,
+    IterableSource,
+    SourceError,
+    VideoFileSource,
+    open_source,
+)
+from handplay.testing import FakeCapture
+
+
+def _frame(value):
+    return np.full((24, 32, 3), value, np.uint8)
+
+
+def _drain(source, limit=1000):
+    out = []
+    while len(out) < limit:
+        f = source.read(timeout=0.5)
+        if f is None and source.ended:
+            return out
+        if f is not None:
+            out.append(f)
+    return out
+
+
+def test_iterable_delivers_every_frame_with_a_media_clock():
+    src = IterableSource([_frame(i) for i in range(10)], fps=20)
+    first = src.open()
+    frames = _drain(src)
+    assert [f.index for f in frames] == list(range(10))
+    assert frames[0] is first
+    assert [int(f.image[0, 0, 0]) for f in frames] == list(range(10))
+    assert np.allclose(np.diff([f.timestamp for f in frames]), 0.05)
+    assert src.read() is None and src.ended
+
+
+def test_bad_frames_and_empty_iterables_are_named():
+    with pytest.raises(SourceError, match="gave no frames"):
+        IterableSource([]).open()
+    src = IterableSource([_frame(0), np.zeros((4, 4), np.uint8)])
+    src.open()
+    src.read()
+    with pytest.raises(SourceError, match=r"frame 1 must be an H×W×3 uint8 BGR array, not \(4, 4"):
+        src.read()
+
+
+def test_video_file_reads_back_every_frame(tmp_path):
+    clip = ht.write_clip(
+        tmp_path / "c.mp4",
+        ht.disc_clip([ht.linear_path((20, 20), (100, 60), 12, 8)], (128, 96), 12),
+        fps=25,
+    )
+    src = VideoFileSource(clip, paced=False)
+    src.open()
+    frames = _drain(src)
+    assert len(frames) == 12 and src.fps == pytest.approx(25)
+    assert frames[0].image.shape == (96, 128, 3)
+    src.close()
+    src.close()  # twice is fine
+
+
+def test_missing_video_is_named(tmp_path):
+    with pytest.raises(SourceError, match=r"nothing\.mp4 does not exist"):
+        open_source(str(tmp_path / "nothing.mp4")).open()
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video")
+    with pytest.raises(SourceError, match="junk.mp4"):
+        open_source(junk).open()
+
+
+def test_open_source_dispatch():
+    assert isinstance(open_source(0), CameraSource)
+    assert isinstance(open_source("2"), CameraSource) and open_source("2").index == 2
+    assert isinstance(open_source(iter([_frame(0)])), IterableSource)
+    with pytest.raises(TypeError, match="camera index, a video path"):
+        open_source(3.5)
+
+
+def test_camera_that_does_not_open_names_index_and_fix():
+    src = CameraSource(3, capture_factory=lambda i: FakeCapture(opened=False))
+    with pytest.raises(SourceError, match=r"camera 3.*another index.*video file"):
+        src.open()
+
+
+def test_real_camera_path_fails_clearly_without_a_camera():
+    with pytest.raises(SourceError, match="could not open camera 97"):
+        CameraSource(97).open()
+
+
+def test_live_camera_keeps_only_the_newest_frame():
+    frames = [_frame(i) for i in range(256)]
+    src = CameraSource(0, capture_factory=lambda i: FakeCapture(frames, delay=0.001))
+    src.open()
+    try:
+        time.sleep(0.1)  # the grab thread reads ~100 frames meanwhile
+        newest = src.read()
+        time.sleep(0.05)
+        after = src.read()
+    finally:
+        src.close()
+    assert newest.index > 10  # not frame 1: stale frames were skipped, not queued
+    assert after.index > newest.index + 5
+
+
+def test_lost_camera_reconnects():
+    captures = [FakeCapture(fail_after=5), FakeCapture()]
+    factory = iter(captures + [FakeCapture()] * 10).__next__
+    src = CameraSource(0, max_failures=3, capture_factory=lambda i: factory())
+    src.open()
+    saw_lost = threading.Event()
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            src.read(timeout=0.05)
+            if src.lost:
+                saw_lost.set()
+            if saw_lost.is_set() and not src.lost and src.reconnects:
+                break
+        frame = src.read(timeout=1.0)
+    finally:
+        src.close()
+    assert saw_lost.is_set() and src.reconnects == 1
+    assert captures[0].released and frame is not None
+
+
+def test_paced_iterable_follows_fps():
+    src = IterableSource(itertools.repeat(_frame(0), 6), fps=50, paced=True)
+    src.open()
+    t0 = time.monotonic()
+    frames = _drain(src)
+    assert len(frames) == 6
+    # pacing: frame k is not delivered before its media time
+    assert all(f.captured >= f.timestamp - 1e-3 for f in frames)
+    assert time.monotonic() - t0 >= 0.09

@@ -106,7 +106,9 @@ class WaveGame:
         if not pygame.get_init():
             pygame.init()
         if screen is None:
-            flags = pygame.SCALED | (pygame.FULLSCREEN if options.fullscreen else 0)
+            # SCALED: the 1280×720 arena is stretched to any window or fullscreen size
+            scaled = pygame.SCALED if pygame.display.get_driver() != "dummy" else 0
+            flags = scaled | (pygame.FULLSCREEN if options.fullscreen else 0)
             screen = pygame.display.set_mode(ARENA_SIZE, flags, vsync=0)
             pygame.display.set_caption("Wave! - handplay")
         self.screen = screen

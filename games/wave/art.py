@@ -32,6 +32,14 @@ BALL_SLICES = 6
 CLOUD_COUNT = 7
 
 
+def clear_caches() -> None:
+    """Forget cached fonts and images; call after ``pygame.init()`` (fonts die with
+    ``pygame.quit()``, and using one after that crashes)."""
+    font.cache_clear()
+    _rendered.cache_clear()
+    glow.cache_clear()
+
+
 @lru_cache(maxsize=64)
 def font(size: int) -> pygame.font.Font:
     """pygame's default font (bundled with pygame, so it exists everywhere) at ``size`` px."""

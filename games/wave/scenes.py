@@ -45,6 +45,7 @@ class Playfield:
     """
 
     def __init__(self, size: tuple[int, int], sounds: Sounds, seed: int = 0) -> None:
+        art.clear_caches()
         self.size = size
         self.world = World(size, seed=seed)
         self.hands = Hands(size)

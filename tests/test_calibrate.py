@@ -1,0 +1,168 @@
+"""The calibration screen, driven by posted mouse and keyboard events on a video source."""
+
+from __future__ import annotations
+
+import pygame
+import pytest
+
+import handplay
+from handplay import calibrate
+from handplay._calibrate_view import fit_rect
+
+pytest.importorskip("onnx")
+from handplay.testing import disc_clip, make_disc_model, write_clip  # noqa: E402
+
+FRAME_SIZE = (320, 180)
+DISC = (80.0, 60.0, 16.0)  # camera px: a still "hand" in the top-left of the camera image
+
+
+@pytest.fixture(scope="module")
+def clip_and_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("calib")
+    frames = disc_clip([lambda i: DISC], FRAME_SIZE, 90)
+    return write_clip(folder / "still.mp4", frames, 30.0), make_disc_model(folder / "disc.onnx")
+
+
+@pytest.fixture
+def screen():
+    pygame.init()
+    yield pygame.display.set_mode(calibrate.SCREEN_SIZE)
+    pygame.quit()
+
+
+def preview_px(u: float, v: float) -> tuple[int, int]:
+    """Screen px of view point (u, v) on the preview (a 16:9 clip fills the same rectangle)."""
+    rect = fit_rect(FRAME_SIZE, calibrate.PREVIEW_BOX)
+    return round(rect.x + u * rect.width), round(rect.y + v * rect.height)
+
+
+def view_of(px: tuple[int, int]) -> tuple[float, float]:
+    rect = fit_rect(FRAME_SIZE, calibrate.PREVIEW_BOX)
+    return (px[0] - rect.x) / rect.width, (px[1] - rect.y) / rect.height
+
+
+def post_drag(a: tuple[int, int], b: tuple[int, int]) -> None:
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=a, button=1))
+    mid = ((a[0] + b[0]) // 2, (a[1] + b[1]) // 2)
+    pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=mid, rel=(1, 1),
+                                         buttons=(1, 0, 0)))
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=b, button=1))
+
+
+def key(k: int) -> None:
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=k, mod=0, unicode=""))
+
+
+def test_drag_mirror_threshold_save_then_load_round_trip(screen, clip_and_model, tmp_path):
+    clip, model = clip_and_model
+    out = tmp_path / "calibration.json"
+    a, b = preview_px(0.2, 0.25), preview_px(0.7, 0.9)
+    post_drag(a, b)
+    key(pygame.K_m)  # mirror off (on by default): the area flips with the view
+    key(pygame.K_RIGHT)
+    key(pygame.K_RIGHT)  # threshold +0.10 from the model's 0.5
+    key(pygame.K_s)
+    edited = calibrate.run(screen, source=str(clip), model=model, output=out, max_frames=5,
+                           cameras=[])
+    assert out.exists()
+    saved = handplay.Calibration.load(out)
+    assert saved == edited
+    (u0, v0), (u1, v1) = view_of(a), view_of(b)
+    assert saved.mirror is False
+    assert saved.play_area == pytest.approx((1 - u1, v0, 1 - u0, v1), abs=1e-3)
+    assert saved.threshold == pytest.approx(0.6)
+    assert saved.camera == str(clip)
+    # the mapping it produces: the play area's corners are the corners of the play space
+    # (mirror off: camera x grows with view x)
+    w, h = FRAME_SIZE
+    x0, y0, x1, y1 = saved.play_area
+    top_left = saved.to_norm(x0 * w - 0.5, y0 * h - 0.5, FRAME_SIZE)
+    bottom_right = saved.to_norm(x1 * w - 0.5, y1 * h - 0.5, FRAME_SIZE)
+    assert top_left == pytest.approx((0, 0), abs=1e-6)
+    assert bottom_right == pytest.approx((1, 1), abs=1e-6)
+    centre = saved.to_screen((x0 + x1) / 2 * w - 0.5, (y0 + y1) / 2 * h - 0.5, FRAME_SIZE,
+                             (1280, 720))
+    assert centre == pytest.approx((639.5, 359.5), abs=1e-6)
+
+
+def test_too_small_drag_is_refused_and_reset_restores_whole_view(screen, clip_and_model,
+                                                                  tmp_path):
+    clip, model = clip_and_model
+    post_drag(preview_px(0.3, 0.3), preview_px(0.7, 0.8))
+    post_drag(preview_px(0.5, 0.5), preview_px(0.52, 0.9))  # 2 % wide: refused
+    cal = calibrate.run(screen, source=str(clip), model=model, output=tmp_path / "c.json",
+                        max_frames=3, cameras=[])
+    assert cal.play_area[0] == pytest.approx(view_of(preview_px(0.3, 0.3))[0], abs=1e-3)
+    key(pygame.K_r)
+    cal = calibrate.run(screen, source=str(clip), model=model, output=tmp_path / "c.json",
+                        max_frames=3, cameras=[])
+    assert cal.play_area == (0.0, 0.0, 1.0, 1.0)
+    assert not (tmp_path / "c.json").exists(), "nothing is written without Save"
+
+
+def _wait_for_cursor(cal_screen: calibrate.CalibrationScreen, frames: int = 400):
+    for _ in range(frames):
+        cal_screen.update()
+        if cal_screen.trails:
+            return next(iter(cal_screen.trails.values()))[-1]
+        pygame.time.wait(10)
+    raise AssertionError("no hand cursor appeared")
+
+
+def test_live_cursor_follows_the_edited_mapping(screen, clip_and_model, tmp_path):
+    clip, model = clip_and_model
+    cal_screen = calibrate.CalibrationScreen(str(clip), model, tmp_path / "c.json",
+                                             cameras=[])
+    try:
+        size = cal_screen.size
+        cursor = _wait_for_cursor(cal_screen)
+        nx, ny = cal_screen.calibration().to_norm(DISC[0], DISC[1], FRAME_SIZE)
+        expected = (nx * size[0], ny * size[1])
+        assert cursor == pytest.approx(expected, abs=12), "default: mirrored, whole view"
+        # a play area around the disc: the cursor moves to where the new mapping puts it
+        for event in (pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=preview_px(0.5, 0.1),
+                                         button=1),
+                      pygame.event.Event(pygame.MOUSEBUTTONUP, pos=preview_px(0.9, 0.6),
+                                         button=1)):
+            assert cal_screen.handle_event(event)
+        cal_screen.trails.clear()
+        cursor = _wait_for_cursor(cal_screen)
+        edited = cal_screen.calibration()
+        assert edited.play_area != (0.0, 0.0, 1.0, 1.0)
+        nx, ny = edited.to_norm(DISC[0], DISC[1], FRAME_SIZE)
+        expected = (nx * size[0], ny * size[1])
+        assert cursor == pytest.approx(expected, abs=25)
+        assert not cal_screen.handle_event(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE,
+                                                              mod=0, unicode=""))
+        cal_screen.draw(screen)  # draws preview, heatmap, peaks and cursors without error
+    finally:
+        cal_screen.stop()
+
+
+def test_no_camera_and_no_source_shows_how_to_fix(screen):
+    cal_screen = calibrate.CalibrationScreen(None, cameras=[])
+    assert cal_screen.inp is None
+    assert "No camera" in cal_screen.message and "--source" in cal_screen.message
+    cal_screen.update()
+    cal_screen.draw(screen)
+
+
+def test_game_key_c_opens_calibration_and_returns(clip_and_model):
+    from games.wave.app import Options, WaveGame
+    from games.wave.world import STEP
+
+    _, model = clip_and_model
+    pygame.init()
+    try:
+        game = WaveGame(Options(source=5, model=str(model), fast=True, mute=True))
+        assert game.inp is None  # camera 5 does not open: mouse mode
+        key(pygame.K_c)
+        # Esc arrives while the calibration screen runs its own loop
+        pygame.time.set_timer(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE, mod=0,
+                                                 unicode=""), 300, loops=1)
+        game.frame(STEP)
+        assert game.running, "Esc closed the calibration screen, not the game"
+        assert game.mouse is not None and "no camera" in game.field.status
+        game.frame(STEP)
+    finally:
+        pygame.quit()

@@ -77,6 +77,26 @@ class Stats(NamedTuple):
     camera_lost: int = 0
 
 
+class FrameTiming(NamedTuple):
+    """Where one frame's time went (milliseconds), for :attr:`Input.timings` and the benchmark.
+
+    Attributes:
+        done: ``time.monotonic()`` when the frame's events were posted (seconds).
+        preprocess, inference, peaks: the detector's stages.
+        tracking: tracking, smoothing, calibration mapping and posting events.
+        latency: capture → events posted.
+        cpu: CPU time the worker thread spent on the frame.
+    """
+
+    done: float
+    preprocess: float
+    inference: float
+    peaks: float
+    tracking: float
+    latency: float
+    cpu: float
+
+
 class Input:
     """Hands from a camera (or a video, or frames) as pygame events and snapshots.
 
@@ -92,6 +112,8 @@ class Input:
         post_events: post ``HANDENTER``/``HANDMOVE``/``HANDLEAVE`` (needs ``pygame.init()``
             first); False to use only ``hands`` (e.g. benchmarks, other frameworks).
         threads: onnxruntime threads (1 leaves the other cores to the game).
+        input_size: ``(width, height)`` frames are resized into for the model; ``None`` for the
+            size it was trained for. Larger finds smaller (farther) hands and costs more time.
         paced: play video files (and frame iterables, at 30 fps) at their frame rate like a
             camera (True), or as fast as possible (False: tests, benchmarks).
         enter_frames, leave_frames: hysteresis, see :mod:`handplay.tracking`.
@@ -114,6 +136,7 @@ class Input:
         screen_size: tuple[int, int] | None = None,
         post_events: bool = True,
         threads: int = 1,
+        input_size: tuple[int, int] | None = None,
         paced: bool = True,
         enter_frames: int = ENTER_FRAMES,
         leave_frames: int = LEAVE_FRAMES,
@@ -129,6 +152,7 @@ class Input:
         self._screen_size = screen_size
         self.post_events = post_events
         self.threads = threads
+        self.input_size = input_size
         self.paced = paced
         self._hysteresis = (enter_frames, leave_frames)
         self.calibration: Calibration | None = None
@@ -141,7 +165,7 @@ class Input:
         self._hands: tuple[Hand, ...] = ()
         self._latest_frame: np.ndarray | None = None
         self._latest_heatmap: np.ndarray | None = None
-        self._timings: deque[tuple[float, float, float]] = deque(maxlen=60)
+        self._timings: deque[FrameTiming] = deque(maxlen=1000)
         self._frames = 0
         self._lost_count = 0
         self._poster = EventPoster()
@@ -262,23 +286,28 @@ class Input:
     @property
     def stats(self) -> Stats:
         """Running :class:`Stats`."""
-        timings = list(self._timings)
+        newest = self._timings[-1].done if self._timings else 0.0
+        timings = [t for t in list(self._timings) if t.done > newest - 2.0]
         lost = self._lost_count
         dropped = self._poster.dropped_moves
         if len(timings) < 2:
             return Stats(frames=self._frames, dropped_moves=dropped, camera_lost=lost)
-        stamps = [t[0] for t in timings]
-        span = stamps[-1] - stamps[0]
-        latencies = np.array([t[2] for t in timings])
+        span = timings[-1].done - timings[0].done
+        latencies = np.array([t.latency for t in timings])
         return Stats(
-            fps=(len(stamps) - 1) / span if span > 0 else 0.0,
-            inference_ms=float(np.mean([t[1] for t in timings])),
+            fps=(len(timings) - 1) / span if span > 0 else 0.0,
+            inference_ms=float(np.mean([t.inference for t in timings])),
             latency_ms=float(latencies.mean()),
             latency_p95_ms=float(np.percentile(latencies, 95)),
             frames=self._frames,
             dropped_moves=dropped,
             camera_lost=lost,
         )
+
+    @property
+    def timings(self) -> tuple[FrameTiming, ...]:
+        """Per-frame :class:`FrameTiming` of the last (up to) 1000 frames, oldest first."""
+        return tuple(self._timings)
 
     @property
     def screen_size(self) -> tuple[int, int] | None:
@@ -359,7 +388,9 @@ class Input:
         }
 
     def _process(self, frame: Frame) -> None:
+        cpu0 = time.thread_time()
         detections, heatmap = self.detector.detect_with_heatmap(frame.image)
+        t_detected = time.perf_counter()
         update = self._tracker.update(detections, frame.timestamp)
         size = (frame.image.shape[1], frame.image.shape[0])
         entered = {t.track_id for t in update.entered}
@@ -377,8 +408,17 @@ class Input:
                     self._poster.move(**self._event_attrs(hand))
         self._frames += 1
         done = time.monotonic()
+        stages = self.detector.timings
         self._timings.append(
-            (done, self.detector.timings.get("inference", 0.0), (done - frame.captured) * 1e3)
+            FrameTiming(
+                done=done,
+                preprocess=stages["preprocess"],
+                inference=stages["inference"],
+                peaks=stages["peaks"],
+                tracking=(time.perf_counter() - t_detected) * 1e3,
+                latency=(done - frame.captured) * 1e3,
+                cpu=(time.thread_time() - cpu0) * 1e3,
+            )
         )
 
     def _tracker_seen(self, hand_id: int) -> bool:

@@ -263,10 +263,39 @@ def test_flow_lost_marker_is_flagged_in_the_window(tmp_path):
         tool.run(max_frames=1)
         assert tool.store.flagged() == [1]
         assert "stopped at frame 1" in tool.message
-        assert not tool.store.hands(2)
+        assert not tool.store.annotated(2)
         _key(pygame.K_LEFTBRACKET)
         tool.run(max_frames=1)
         assert tool.frame == 1
         assert np.isfinite(tool.store.hands(1)[0].x)
+    finally:
+        tool.close()
+
+
+def test_markers_held_back_by_a_loss_are_offered_and_keep_their_track(tmp_path):
+    path = tmp_path / "two.mp4"
+    bg = flow.synthetic_background(SIZE)
+    patch = flow.textured_patch(RADIUS, seed=4)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, SIZE)
+    for i in range(3):
+        img = flow.render_scene(bg, patch, *_truth(i))
+        img = flow.render_scene(img, patch, 250, 170, occluder=i >= 1)
+        writer.write(img)
+    writer.release()
+    tool = annotate.Annotator(path)
+    try:
+        kept = tool.store.add(0, *_truth(0), RADIUS)
+        tool.store.add(0, 250, 170, RADIUS)
+        _key(pygame.K_RIGHT)
+        tool.run(max_frames=1)
+        assert tool.frame == 1 and not tool.store.annotated(1)
+        (offer,) = tool.proposals[1]
+        assert offer.track == kept.track
+        assert "A accepts" in tool.message
+        _key(pygame.K_a)
+        tool.run(max_frames=1)
+        (h,) = tool.store.hands(1)
+        assert h.track == kept.track and h.label_source == "human"
+        assert math.hypot(h.x - _truth(1)[0], h.y - _truth(1)[1]) < 1.5
     finally:
         tool.close()

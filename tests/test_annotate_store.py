@@ -4,6 +4,7 @@ import dataclasses
 import json
 import os
 
+import cv2
 import numpy as np
 import pytest
 
@@ -144,3 +145,21 @@ def test_propagation_leaves_the_next_keyframe_alone(tmp_path):
     keyed = store.hands(1)
     report = store.propagate(0, grays[0], grays[1])
     assert report.kept == [h.track] and store.hands(1) == keyed
+
+
+def test_when_one_marker_is_lost_the_next_frame_is_not_written(tmp_path):
+    path = flow.synthetic_path(2)
+    bg = flow.synthetic_background()
+    patch = flow.textured_patch(40)
+    first = flow.render_scene(bg, patch, *path[0])
+    second = flow.render_scene(bg, patch, *path[1])
+    cv2.rectangle(second, (20, 20), (140, 140), (128, 128, 128), -1)  # covers the 2nd hand
+    store = LabelStore(tmp_path / "c.labels.jsonl", 640, 480)
+    carried = store.add(0, *path[0], 40)
+    covered = store.add(0, 80, 80, 30)
+    report = store.propagate(0, flow.to_gray(first), flow.to_gray(second))
+    assert [t for t, _ in report.lost] == [covered.track]
+    assert report.carried == [] and [h.track for h in report.held] == [carried.track]
+    assert np.hypot(report.held[0].x - path[1][0], report.held[0].y - path[1][1]) < 1
+    assert not store.annotated(1)  # a frame missing a visible hand would teach "no hand"
+    assert store.hands(0)[1].flag.startswith("flow stopped")

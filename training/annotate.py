@@ -83,6 +83,24 @@ HELP = [
 ]
 
 
+class Proposal(NamedTuple):
+    """A marker offered, not yet placed: from the model, or held back by optical flow.
+
+    Attributes:
+        x, y, radius: frame pixels.
+        score: the model's peak value (1.0 for held flow markers).
+        track: the track a held flow marker continues, None for model proposals.
+        cls: the class it gets when accepted.
+    """
+
+    x: float
+    y: float
+    radius: float
+    score: float
+    track: int | None = None
+    cls: str = "open"
+
+
 class _Drag(NamedTuple):
     frame: int
     index: int
@@ -196,6 +214,9 @@ class Annotator:
             report = self.store.propagate(self.frame, self.gray(self.frame),
                                           self.gray(self.frame + 1))
             self.message = _describe(self.frame, report)
+            if report.held:
+                self.proposals[self.frame + 1] = [
+                    Proposal(h.x, h.y, h.r, 1.0, h.track, h.cls) for h in report.held]
         self.seek(self.frame + 1)
 
     def _jump_flag(self, direction: int) -> None:
@@ -221,7 +242,7 @@ class Annotator:
             log.warning("pre-annotation failed: %s", e)
             self.model_path = None  # stop retrying on every frame
             return
-        self.proposals[self.frame] = list(dets)
+        self.proposals[self.frame] = [Proposal(d.x, d.y, d.radius, d.score) for d in dets]
         self.message = f"model proposes {len(dets)} marker(s): click one or A to accept"
 
     def accept(self, which: list | None = None) -> None:
@@ -232,8 +253,9 @@ class Annotator:
             self.message = "no proposals here (M asks the model)"
             return
         track = self.store.next_track()
-        new = tuple(HandLabel(d.x, d.y, d.radius, "open", HUMAN, track=track + k)
-                    for k, d in enumerate(take))
+        new = tuple(HandLabel(p.x, p.y, p.radius, p.cls, HUMAN,
+                              track=track + k if p.track is None else p.track)
+                    for k, p in enumerate(take))
         self.store.commit("accept", {self.frame: self.store.hands(self.frame) + new})
         self.proposals[self.frame] = [d for d in props if d not in take]
         self.selected = new[-1].track
@@ -459,10 +481,11 @@ class Annotator:
             draw.draw_marker(scr, self.small, h, self.to_screen, self.scale, i == sel)
         for d in self.proposals.get(self.frame, []):
             sx, sy = self.to_screen(d.x, d.y)
-            draw.draw_proposal(scr, self.small, sx, sy, d.radius * self.scale, d.score)
+            text = f"? model {d.score:.2f}" if d.track is None else f"? flow {d.track}"
+            draw.draw_proposal(scr, self.small, sx, sy, d.radius * self.scale, text)
         if self.store.annotated(self.frame) and not self.store.hands(self.frame):
-            scr.blit(self.font.render("annotated: no hands", True, draw.DIM),
-                     (self.view.x + 8, self.view.y + 8))
+            draw.label(scr, self.font, "annotated: no hands (N undoes)", draw.TEXT,
+                       self.view.centerx, self.view.y + 24)
         self._draw_panel()
         self._draw_status()
 
@@ -540,6 +563,8 @@ def _describe(frame: int, report: StepReport) -> str:
         parts.append(f"kept keyframe(s) {report.kept}")
     for track, reason in report.lost:
         parts.append(f"marker {track} stopped at frame {frame} ({reason})")
+    if report.held:
+        parts.append(f"{len(report.held)} other marker(s) offered: A accepts, or click hands")
     return "; ".join(parts) or "nothing to carry"
 
 

@@ -72,16 +72,25 @@ def draw_marker(
         tag += f" ({hand.label_source})"
     if hand.flag:
         tag = "! " + tag
-    label = font.render(tag, True, colour)
-    surf.blit(label, (cx - label.get_width() / 2, cy - r - label.get_height() - 2))
+    label(surf, font, tag, colour, cx, cy - r - 3)
 
 
 def draw_proposal(surf: pygame.Surface, font: pygame.font.Font, x: float, y: float, r: float,
-                  score: float) -> None:
-    """A model proposal (window coordinates): dashed yellow ring with its score."""
+                  text: str) -> None:
+    """A proposal (window coordinates): dashed yellow ring with ``text`` above it."""
     _dashed_circle(surf, PROPOSAL, (x, y), max(3.0, r), 2, 16)
-    label = font.render(f"? {score:.2f}", True, PROPOSAL)
-    surf.blit(label, (x - label.get_width() / 2, y - r - label.get_height() - 2))
+    label(surf, font, text, PROPOSAL, x, y - r - 3)
+
+
+def label(surf: pygame.Surface, font: pygame.font.Font, text: str, colour, cx: float,
+           bottom: float) -> None:
+    """Text centred on ``cx`` above ``bottom`` on a dark box, readable on any frame."""
+    label = font.render(text, True, colour)
+    box = label.get_rect(midbottom=(round(cx), round(bottom))).inflate(6, 2)
+    shade = pygame.Surface(box.size, pygame.SRCALPHA)
+    shade.fill((0, 0, 0, 150))
+    surf.blit(shade, box)
+    surf.blit(label, label.get_rect(center=box.center))
 
 
 def draw_timeline(

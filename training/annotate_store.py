@@ -48,11 +48,14 @@ class StepReport(NamedTuple):
         carried: track ids moved to the next frame.
         lost: ``(track, reason)`` for markers that stopped (and were flagged) on this frame.
         kept: track ids not touched because the next frame has a human keyframe for them.
+        held: when a marker was lost, the markers flow *could* carry, not written (the next
+            frame would miss a hand); the tool offers them as proposals.
     """
 
     carried: list[int]
     lost: list[tuple[int, str]]
     kept: list[int]
+    held: list[HandLabel]
 
 
 class LabelStore:
@@ -231,7 +234,9 @@ class LabelStore:
 
         Markers of ``frame + 1`` placed by a human win (their tracks are not touched); markers
         the tool placed there before are replaced. A marker that cannot be tracked reliably is
-        flagged on ``frame`` and not carried: it stops instead of drifting.
+        flagged on ``frame`` and stops instead of drifting; then nothing is written to
+        ``frame + 1`` (a frame with a hand left out would teach the model that the hand is not
+        there) and the markers that did track come back in ``held``.
 
         Args:
             frame: the source frame.
@@ -242,7 +247,7 @@ class LabelStore:
         """
         src = list(self.hands(frame))
         dst = list(self.hands(frame + 1))
-        report = StepReport([], [], [])
+        report = StepReport([], [], [], [])
         new_track = self.next_track()
         for i, h in enumerate(src):
             if h.track is None:  # hands from older files get an id so they can be followed
@@ -263,7 +268,10 @@ class LabelStore:
             dst = [d for d in dst if d.track != h.track] + [moved]
             report.carried.append(h.track)
         changes: dict[int, Hands | None] = {frame: tuple(src)}
-        if report.carried or self.annotated(frame + 1):
+        if report.lost:
+            report.held.extend(d for d in dst if d.track in report.carried)
+            report.carried.clear()
+        elif report.carried or self.annotated(frame + 1):
             changes[frame + 1] = tuple(dst)
         self.commit("propagate", changes)
         return report
@@ -272,7 +280,8 @@ class LabelStore:
         """Fill the frames between the keyframes around ``frame`` by linear interpolation.
 
         The keyframes are the last frame at or before ``frame`` and the first one after it that
-        hold human markers. Markers are paired by track id, then by nearest centre. Tool-placed
+        hold human markers. Markers are paired by track id, then by nearest centre; a pair gets
+        one track id on both keyframes. Tool-placed
         markers of the paired tracks in between are replaced; everything else is kept.
 
         Returns:
@@ -332,7 +341,8 @@ class LabelStore:
             progress: called after each step with the source frame and its report.
 
         Returns:
-            The last frame that received markers (``start`` when none did).
+            The last frame that received markers (``start`` when none did). It stops early at
+            the first marker flow loses.
         """
         last = start
         prev = gray(start)
@@ -343,7 +353,7 @@ class LabelStore:
             report = self.propagate(f, prev, nxt)
             if progress:
                 progress(f, report)
-            if not report.carried and not report.kept:
+            if report.lost or not (report.carried or report.kept):
                 break
             last = f + 1
             prev = nxt
@@ -355,7 +365,11 @@ def _is_key(h: HandLabel) -> bool:
 
 
 def _pair(a: list[HandLabel], b: list[HandLabel]) -> list[tuple[HandLabel, HandLabel]]:
-    """Pair hands of two keyframes: same track id first, then nearest centres (within 4 r)."""
+    """Pair hands of two keyframes: same track id first, then the nearest remaining centres.
+
+    No distance limit: a hand can cross the frame between two keyframes, and the user sees
+    the result (and can undo it).
+    """
     pairs = []
     rest_a, rest_b = list(a), list(b)
     for h in a:
@@ -370,8 +384,8 @@ def _pair(a: list[HandLabel], b: list[HandLabel]) -> list[tuple[HandLabel, HandL
         for j, g in enumerate(rest_b)
     )
     used_a, used_b = set(), set()
-    for dist, i, j in candidates:
-        if i in used_a or j in used_b or dist > 4 * max(rest_a[i].r, rest_b[j].r):
+    for _dist, i, j in candidates:
+        if i in used_a or j in used_b:
             continue
         used_a.add(i)
         used_b.add(j)

@@ -70,6 +70,17 @@ def test_countdown_delays_the_first_recorded_frame(tmp_path):
     assert rec.saved == [] and not (tmp_path / "out" / "late.mp4").exists()
 
 
+def test_a_second_key_during_the_countdown_cancels_it(tmp_path):
+    src = _source_clip(tmp_path / "src.mp4", frames=10)
+    rec = record.Recorder(str(src), tmp_path / "out", countdown=60)
+    try:
+        rec.toggle()
+        rec.toggle()
+        assert rec.count_until is None and "cancelled" in rec.message
+    finally:
+        rec.close()
+
+
 def test_a_camera_that_does_not_open_is_named(capsys):
     assert record.main(["--camera", "97"]) == 2
     err = capsys.readouterr().err

@@ -9,7 +9,7 @@ Run::
 
 Controls:
 
-    Space, R     start recording (after the countdown) / stop and save
+    Space, R     start recording (after the countdown; again cancels it) / stop and save
     Esc, Q       quit (a recording in progress is saved first)
 
 Each recording becomes ``OUT/NAME.mp4`` (codec ``mp4v``, frames exactly as the camera gave them:
@@ -201,10 +201,13 @@ class Recorder:
         self.big = pygame.font.Font(None, 160)
 
     def toggle(self) -> None:
-        """Start the countdown, or stop and save the recording in progress."""
+        """Start the countdown, cancel it, or stop and save the recording in progress."""
         if self.writer is not None:
             self.stop()
-        elif self.count_until is None:
+        elif self.count_until is not None:
+            self.count_until = None
+            self.message = "countdown cancelled. Space or R: start recording"
+        else:
             self.count_until = time.monotonic() + self.countdown
             if self.countdown <= 0:
                 self._start()
@@ -253,9 +256,13 @@ class Recorder:
         if self.count_until is not None:
             left = max(0.0, self.count_until - time.monotonic())
             digit = self.big.render(str(int(left) + 1), True, (255, 255, 255))
-            self.screen.blit(digit, digit.get_rect(center=(self.view[0] // 2,
-                                                           self.view[1] // 2)))
-        if self.writer is not None:
+            box = digit.get_rect(center=(self.view[0] // 2, self.view[1] // 2)).inflate(50, 20)
+            shade = pygame.Surface(box.size, pygame.SRCALPHA)
+            shade.fill((0, 0, 0, 140))
+            self.screen.blit(shade, box)
+            self.screen.blit(digit, digit.get_rect(center=box.center))
+            status = f"recording starts in {left:.1f} s   Space: cancel"
+        elif self.writer is not None:
             pygame.draw.circle(self.screen, (230, 30, 30), (24, 24), 10)
             secs = self.writer.frames / self.fps
             status = f"REC {secs:5.1f} s  {self.writer.frames} frames  Space: stop and save"

@@ -163,3 +163,15 @@ def test_when_one_marker_is_lost_the_next_frame_is_not_written(tmp_path):
     assert np.hypot(report.held[0].x - path[1][0], report.held[0].y - path[1][1]) < 1
     assert not store.annotated(1)  # a frame missing a visible hand would teach "no hand"
     assert store.hands(0)[1].flag.startswith("flow stopped")
+
+
+def test_deferred_saves_write_once_at_the_end_even_after_an_error(tmp_path):
+    store = LabelStore(tmp_path / "c.labels.jsonl", 320, 240)
+    store.add(0, 10, 10, 5)
+    with pytest.raises(KeyboardInterrupt), store.deferred_saves():
+        store.add(1, 10, 10, 5)
+        store.add(2, 10, 10, 5)
+        assert [r.frame for r in read_labels(store.path)] == [0]
+        raise KeyboardInterrupt
+    assert [r.frame for r in read_labels(store.path)] == [0, 1, 2]
+    assert store.saves == 2

@@ -40,6 +40,8 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # batch mode output stays clean
+
 import pygame
 
 from training import annotate_draw as draw
@@ -555,7 +557,7 @@ class Annotator:
         pygame.display.quit()
 
 
-def _describe(frame: int, report: StepReport) -> str:
+def _describe(frame: int, report: StepReport, window: bool = True) -> str:
     parts = []
     if report.carried:
         parts.append(f"carried {len(report.carried)} marker(s) to frame {frame + 1}")
@@ -563,8 +565,11 @@ def _describe(frame: int, report: StepReport) -> str:
         parts.append(f"kept keyframe(s) {report.kept}")
     for track, reason in report.lost:
         parts.append(f"marker {track} stopped at frame {frame} ({reason})")
-    if report.held:
+    if report.held and window:
         parts.append(f"{len(report.held)} other marker(s) offered: A accepts, or click hands")
+    elif report.lost and not window:
+        parts.append(f"frame {frame + 1} not written: place the lost marker there in the "
+                     f"window, then run again from {frame + 1}")
     return "; ".join(parts) or "nothing to carry"
 
 
@@ -596,9 +601,11 @@ def propagate_batch(clip: str | os.PathLike[str], start: int, end: int) -> int:
 
     def progress(f: int, report: StepReport) -> None:
         if report.lost or (f - start) % 25 == 0:
-            print(f"frame {f} -> {f + 1}: {_describe(f, report)}", flush=True)
+            print(f"frame {f} -> {f + 1}: {_describe(f, report, window=False)}", flush=True)
 
-    last = store.propagate_range(start, end, lambda i: flow.to_gray(reader.frame(i)), progress)
+    with store.deferred_saves():  # one write at the end (also on Ctrl+C), not one per frame
+        last = store.propagate_range(start, end, lambda i: flow.to_gray(reader.frame(i)),
+                                     progress)
     ms = (time.perf_counter() - t0) * 1000 / max(1, last - start)
     print(f"markers carried from frame {start} to frame {last} (asked for {end}); "
           f"{ms:.1f} ms per frame; saved {store.path}")

@@ -13,11 +13,12 @@ placed (``"flow"``, ``"interp"``).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -87,6 +88,8 @@ class LabelStore:
         self._undo: list[_Action] = []
         self._redo: list[_Action] = []
         self.saves = 0  # how many times the file was written (the UI shows it)
+        self._deferred = 0  # > 0 inside deferred_saves(): commits mark the file dirty only
+        self._dirty = False
 
     # ---- reading -----------------------------------------------------------------------
 
@@ -192,8 +195,27 @@ class LabelStore:
 
     def save(self) -> None:
         """Write every annotated frame to the labels file, atomically."""
+        if self._deferred:
+            self._dirty = True
+            return
         write_labels(self.path, [self.records[f] for f in sorted(self.records)])
+        self._dirty = False
         self.saves += 1
+
+    @contextlib.contextmanager
+    def deferred_saves(self) -> Iterator[None]:
+        """Inside this block commits do not write the file; it is written once at the end.
+
+        For batch work: rewriting the whole file after each of thousands of steps would cost
+        more than the optical flow. The file is written even when the block raises.
+        """
+        self._deferred += 1
+        try:
+            yield
+        finally:
+            self._deferred -= 1
+            if not self._deferred and self._dirty:
+                self.save()
 
     # ---- edits the tool offers ---------------------------------------------------------
 

@@ -10,6 +10,8 @@ Examples::
     python -m handplay.bench                                   # shipped model, synthetic clip
     python -m handplay.bench --model disc.onnx --size 320x180  # any model, any input size
     python -m handplay.bench --source clip.mp4 --fast          # a recording, unpaced
+    python -m handplay.bench --peaks       # sub-cell refinement accuracy on synthetic blobs
+    python -m handplay.bench --smoothing   # jitter and lag of the filters on synthetic paths
 """
 
 from __future__ import annotations
@@ -48,7 +50,22 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="process frames as fast as possible instead of at 30 fps",
     )
+    parser.add_argument(
+        "--peaks", action="store_true", help="print the peak refinement accuracy table instead"
+    )
+    parser.add_argument(
+        "--smoothing", action="store_true", help="print the smoothing jitter/lag table instead"
+    )
+    parser.add_argument("--trials", type=int, default=2000, help="trials for --peaks")
     args = parser.parse_args(argv)
+    if args.peaks or args.smoothing:
+        from handplay import peaks, smoothing
+
+        if args.peaks:
+            peaks.print_table(args.trials)
+        if args.smoothing:
+            smoothing.print_table()
+        return 0
 
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy")

@@ -8,13 +8,12 @@ Coordinates are in *cells* of the heatmap grid: cell ``(row i, col j)`` has its 
 Refinement: the position is the weighted average of the 3×3 cell centres around the peak. With
 the raw heatmap values as weights the average is pulled toward the centre cell (the neighbours
 are never zero), so by default the weights are the values minus the smallest value of the 3×3
-window, which removes most of that pull. ``python -m handplay.peaks`` measures both against the
-integer peak on Gaussian blobs at random sub-cell offsets.
+window, which removes most of that pull. ``python -m handplay.bench --peaks`` measures both
+against the integer peak on Gaussian blobs at random sub-cell offsets.
 """
 
 from __future__ import annotations
 
-import argparse
 from typing import NamedTuple
 
 import numpy as np
@@ -38,12 +37,6 @@ class Peaks(NamedTuple):
     score: np.ndarray
     row: np.ndarray
     col: np.ndarray
-
-
-# The 8 neighbours with the comparison that breaks ties: a cell must be strictly greater than
-# the neighbours before it in raster order and at least equal to those after it, so a flat
-# plateau of equal values yields exactly one peak (its first cell) instead of several.
-_NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
 
 
 def _window(padded: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -80,20 +73,20 @@ def find_peaks(
     if refine not in REFINE_MODES:
         raise ValueError(f"refine must be one of {REFINE_MODES}, not {refine!r}")
     h = np.asarray(heatmap, dtype=np.float32)
-    rows_n, cols_n = h.shape
     padded = np.pad(h, 1, mode="constant", constant_values=-np.inf)
-    keep = h >= threshold
-    for dy, dx in _NEIGHBOURS:
-        neighbour = padded[1 + dy : 1 + dy + rows_n, 1 + dx : 1 + dx + cols_n]
-        before = (dy, dx) < (0, 0)
-        keep &= (h > neighbour) if before else (h >= neighbour)
-    rows, cols = np.nonzero(keep)
-    scores = h[rows, cols]
+    # Only cells above the threshold can be peaks: a few per hand, so look at just those.
+    rows, cols = np.nonzero(h >= threshold)
+    win = _window(padded, rows, cols)  # K×3×3, -inf outside the grid
+    flat = win.reshape(len(rows), 9)
+    centre = flat[:, 4:5]
+    # Ties: a cell must beat the neighbours before it in raster order (flat 0..3) strictly and
+    # those after it (5..8) or equal them, so a flat plateau yields exactly one peak.
+    keep = (centre > flat[:, :4]).all(axis=1) & (centre >= flat[:, 5:]).all(axis=1)
+    rows, cols, win, scores = rows[keep], cols[keep], win[keep], flat[keep, 4]
     order = np.argsort(-scores, kind="stable")[:max_peaks]
-    rows, cols, scores = rows[order], cols[order], scores[order]
+    rows, cols, win, scores = rows[order], cols[order], win[order], scores[order]
     x, y = cols.astype(np.float32), rows.astype(np.float32)
     if refine != "none" and len(rows):
-        win = _window(padded, rows, cols)  # K×3×3, -inf outside the grid
         inside = np.isfinite(win)
         win = np.where(inside, win, 0.0)
         if refine == "mean-min":
@@ -157,12 +150,9 @@ def measure(trials: int = 2000, sigmas: tuple[float, ...] = (0.75, 1.0, 1.5, 2.0
     return results
 
 
-def main(argv: list[str] | None = None) -> None:
-    """``python -m handplay.peaks``: print the refinement accuracy table (Markdown)."""
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--trials", type=int, default=2000)
-    args = parser.parse_args(argv)
-    results = measure(args.trials)
+def print_table(trials: int = 2000) -> None:
+    """Print the refinement accuracy table (Markdown); ``python -m handplay.bench --peaks``."""
+    results = measure(trials)
     print(
         "| blob sigma (cells) | integer peak p50 / p90 | 3×3 mean p50 / p90 "
         "| 3×3 mean − min p50 / p90 |"
@@ -173,7 +163,3 @@ def main(argv: list[str] | None = None) -> None:
             f"{results[(sigma, m)][0]:.3f} / {results[(sigma, m)][1]:.3f}" for m in REFINE_MODES
         ]
         print(f"| {sigma} | " + " | ".join(cells) + " |")
-
-
-if __name__ == "__main__":
-    main()

@@ -4,13 +4,12 @@ Both work on 2-D positions in pixels and take the hand's radius as the unit of l
 same settings fit a hand near the camera and one across the room: detector noise and hand
 speeds both grow with the hand's size in the image.
 
-``python -m handplay.smoothing`` measures jitter and lag on synthetic noisy trajectories with
-known truth (a still hand, a slow move, a fast swipe); the table is in the README.
+``python -m handplay.bench --smoothing`` measures jitter and lag on synthetic noisy
+trajectories with known truth (a still hand, a slow move, a fast swipe); the table is in the README.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 from typing import Protocol
 
@@ -192,17 +191,17 @@ FILTERS = {
 }
 
 
-def main(argv: list[str] | None = None) -> None:
-    """``python -m handplay.smoothing``: print the jitter/lag table (Markdown)."""
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--noise", type=float, default=0.05, help="detector noise, in radii")
-    parser.add_argument("--radius", type=float, default=40.0, help="hand radius, px")
-    parser.add_argument("--fps", type=float, default=30.0)
-    args = parser.parse_args(argv)
+def print_table(noise: float = 0.05, radius: float = 40.0, fps: float = 30.0) -> None:
+    """Print the jitter/lag table (Markdown); ``python -m handplay.bench --smoothing``.
+
+    Args:
+        noise: detector position noise per axis, in hand radii.
+        radius: hand radius, px.
+        fps: frame rate.
+    """
     print(
-        f"radius {args.radius:g} px, noise {args.noise:g} r "
-        f"({args.noise * args.radius:.1f} px) per axis, {args.fps:g} fps; "
-        f"slow = {args.radius:g} px/s, swipe = {25 * args.radius:g} px/s"
+        f"radius {radius:g} px, noise {noise:g} r ({noise * radius:.1f} px) per axis, "
+        f"{fps:g} fps; slow = {radius:g} px/s, swipe = {25 * radius:g} px/s"
     )
     print(
         "| filter | still: jitter RMS px | slow move: RMS error px "
@@ -210,13 +209,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     print("| --- | --- | --- | --- | --- |")
     for name, make in FILTERS.items():
-        seeds = [evaluate(make, args.fps, args.radius, args.noise, seed=s) for s in range(5)]
+        seeds = [evaluate(make, fps, radius, noise, seed=s) for s in range(5)]
         m = {k: float(np.mean([s[k] for s in seeds])) for k in seeds[0]}
         print(
             f"| {name} | {m['jitter_px']:.2f} | {m['slow_rms_px']:.2f} | {m['lag_ms']:.0f} "
             f"| {m['overshoot_px']:.1f} |"
         )
-
-
-if __name__ == "__main__":
-    main()

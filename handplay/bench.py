@@ -8,7 +8,8 @@ latency (p50, p95) and the worker thread's CPU time per frame.
 Examples::
 
     python -m handplay.bench                                   # shipped model, synthetic clip
-    python -m handplay.bench --model disc.onnx --size 320x180  # any model, any input size
+    python -m handplay.bench --test-model --size 320x180       # the tests' red-disc model
+    python -m handplay.bench --model my.onnx --size 640x360    # any model, any input size
     python -m handplay.bench --source clip.mp4 --fast          # a recording, unpaced
     python -m handplay.bench --peaks       # sub-cell refinement accuracy on synthetic blobs
     python -m handplay.bench --smoothing   # jitter and lag of the filters on synthetic paths
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -41,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--model", help="ONNX model (default: the shipped one)")
+    parser.add_argument(
+        "--test-model",
+        action="store_true",
+        help="use handplay.testing's red-disc model (needs the onnx package)",
+    )
     parser.add_argument("--source", help="video file (default: a synthetic 640x360 clip)")
     parser.add_argument("--size", help="model input size WxH (default: the model's own)")
     parser.add_argument("--frames", type=int, default=300, help="synthetic clip length")
@@ -76,6 +83,12 @@ def main(argv: list[str] | None = None) -> int:
 
     pygame.init()
     pygame.display.set_mode((1280, 720))
+    if args.test_model:
+        import tempfile
+
+        from handplay.testing import make_disc_model
+
+        args.model = make_disc_model(Path(tempfile.mkdtemp()) / "disc.onnx")
     source = args.source or _synthetic_clip(args.frames)
     inp = handplay.Input(
         source,

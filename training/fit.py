@@ -104,6 +104,13 @@ def parse_args(argv: Sequence[str]) -> Config:
         if preset not in PRESETS:
             raise SystemExit(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
         values.update(PRESETS[preset])
+    if "--help" in args or "-h" in args:
+        print(__doc__)
+        print("Config keys (defaults):")
+        for name in fields:
+            print(f"  --{name}={getattr(Config(), name)!r}")
+        print("Presets: " + "; ".join(f"{k}: {v}" for k, v in PRESETS.items()))
+        raise SystemExit(0)
     for arg in args:
         if not arg.startswith("--"):
             raise SystemExit(f"expected --key=value, not {arg!r}")

@@ -34,11 +34,16 @@ Threading contract
 Coordinates are described once, on :class:`Hand`.
 """
 
-from handplay.calibration import Calibration, Smoothing
-from handplay.detector import Detection, Detector, ModelError
-from handplay.events import HANDENTER, HANDLEAVE, HANDMOVE
-from handplay.input import Hand, Input, Stats
-from handplay.sources import SourceError
+import os
+
+# pygame prints a banner on import; a library should not print (set it to "0" to see it)
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+from handplay.calibration import Calibration, Smoothing  # noqa: E402
+from handplay.detector import Detection, Detector, ModelError  # noqa: E402
+from handplay.events import HANDENTER, HANDLEAVE, HANDMOVE  # noqa: E402
+from handplay.input import Hand, Input, Stats  # noqa: E402
+from handplay.sources import SourceError  # noqa: E402
 
 __all__ = [
     "HANDENTER",

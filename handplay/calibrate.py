@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 from collections import deque
 from collections.abc import Sequence
@@ -66,6 +67,7 @@ MIN_AREA = 0.05  # the smallest play-area side, in view units (smaller drags are
 THRESHOLD_RANGE = (0.05, 0.95)
 CURSOR_COLOURS = [(255, 64, 129), (255, 171, 0), (0, 229, 255), (118, 255, 3), (213, 0, 249)]
 CURSOR_TRAIL = 24
+TEST_TARGET_R = 60  # px, the corner targets of the full-screen test
 
 
 def probe_cameras(indices: Sequence[int] = PROBE_INDICES) -> list[int]:
@@ -130,7 +132,10 @@ class CalibrationScreen:
         self.drag_now: tuple[float, float] | None = None
         self.trails: dict[int, deque[tuple[float, float]]] = {}
         self._preview: pygame.Surface | None = None
-        self._preview_key: tuple[int, int, bool] | None = None
+        self._preview_key: tuple[int, bool, float] | None = None
+        self._peaks: list[tuple[float, float]] = []
+        self.test_mode = False
+        self.reached: set[tuple[int, int]] = set()
         self.font = pygame.font.Font(None, 30)
         self.big = pygame.font.Font(None, 54)
         self.slider = Slider(
@@ -155,11 +160,10 @@ class CalibrationScreen:
     def _layout(self) -> None:
         y = 110
         self.buttons = {}
-        for i in self.cameras:
-            self.buttons[f"cam{i}"] = Button(
-                pygame.Rect(PANEL_X, y, 320, 44), f"Camera {i}", str(i)
-            )
-            y += 52
+        for k, i in enumerate(self.cameras):  # three camera buttons per row
+            rect = pygame.Rect(PANEL_X + (k % 3) * 108, y + (k // 3) * 52, 100, 44)
+            self.buttons[f"cam{i}"] = Button(rect, f"Cam {i}")
+        y += 52 * math.ceil(len(self.cameras) / 3)
         if self.video is not None:
             name = Path(self.video).name[:20]
             self.buttons["video"] = Button(pygame.Rect(PANEL_X, y, 320, 44), f"Video {name}")
@@ -175,7 +179,10 @@ class CalibrationScreen:
         y += 52
         self.buttons["save"] = Button(pygame.Rect(PANEL_X, y, 320, 44), "Save", "S")
         y += 52
+        self.buttons["test"] = Button(pygame.Rect(PANEL_X, y, 320, 44), "Full-screen test", "T")
+        y += 52
         self.buttons["back"] = Button(pygame.Rect(PANEL_X, y, 320, 44), "Back", "Esc")
+        self._info_y = y + 64
 
     def select(self, source: int | str) -> None:
         """Switch the preview to a camera index or a video path (restarts the input)."""
@@ -240,6 +247,8 @@ class CalibrationScreen:
             return False
         if event.type == pygame.KEYDOWN:
             return self._key(event.key)
+        if self.test_mode:  # the panel is hidden: only keys work
+            return True
         if self.slider.handle(event):
             self._set_threshold(self.slider.value)
             return True
@@ -258,6 +267,9 @@ class CalibrationScreen:
 
     def _key(self, key: int) -> bool:
         if key == pygame.K_ESCAPE:
+            if self.test_mode:  # Esc leaves the test first, then the screen
+                self.test_mode = False
+                return True
             return False
         if pygame.K_0 <= key <= pygame.K_5 and key - pygame.K_0 in self.cameras:
             self.select(key - pygame.K_0)
@@ -270,6 +282,9 @@ class CalibrationScreen:
             self._press("mirror")
         elif key == pygame.K_r:
             self._press("reset")
+        elif key == pygame.K_t:
+            self.test_mode = not self.test_mode
+            self.reached.clear()
         elif key == pygame.K_s:
             self._press("save")
         elif key in (pygame.K_LEFT, pygame.K_RIGHT):
@@ -296,6 +311,8 @@ class CalibrationScreen:
         elif name == "save":
             self.saved_to = self.calibration().save(self.output)
             self.message = f"Saved to {self.saved_to}"
+        elif name == "test":
+            self.test_mode, self.reached = True, set()
         elif name == "back":
             return False
         return True
@@ -331,52 +348,90 @@ class CalibrationScreen:
             pos = ((u - x0) / (x1 - x0) * w, (v - y0) / (y1 - y0) * h)
             self.trails.setdefault(hand.hand_id, deque(maxlen=CURSOR_TRAIL)).append(pos)
             seen.add(hand.hand_id)
+            if self.test_mode:
+                for corner in self._corners():
+                    if math.dist(pos, corner) < TEST_TARGET_R:
+                        self.reached.add(corner)
         for hand_id in list(self.trails):
             if hand_id not in seen:
                 del self.trails[hand_id]
 
     def draw(self, surface: pygame.Surface) -> None:
-        """The whole screen."""
+        """The whole screen (or the full-screen test, when it is on)."""
+        if self.test_mode:
+            self._draw_test(surface)
+            return
         surface.fill(PANEL)
         surface.blit(self.big.render("Calibration", True, TEXT), (24, 22))
-        help_text = "drag on the preview to set the play area  -  hands draw cursors live"
+        help_text = "drag on the preview to set the play area  -  T: full-screen test"
         surface.blit(self.font.render(help_text, True, MUTED), (300, 36))
         self._draw_preview(surface)
         self._draw_panel(surface)
         if self.message:
             surface.blit(self.font.render(self.message[:110], True, TEXT), (24, 676))
-        for hand_id, trail in self.trails.items():  # the live test: cursors over everything
+        self._draw_cursors(surface)
+
+    def _draw_cursors(self, surface: pygame.Surface) -> None:
+        """The live test: each hand's cursor where the mapping puts it on the screen."""
+        for hand_id, trail in self.trails.items():
             colour = CURSOR_COLOURS[hand_id % len(CURSOR_COLOURS)]
             points = list(trail)
-            if len(points) > 1:
-                pygame.draw.lines(surface, colour, False, points, 6)
+            for i in range(1, len(points)):  # a trail that thins out behind the cursor
+                width = max(1, int(8 * i / len(points)))
+                pygame.draw.line(surface, colour, points[i - 1], points[i], width)
+            pygame.draw.circle(surface, PANEL, points[-1], 28, 10)
             pygame.draw.circle(surface, colour, points[-1], 26, 6)
             pygame.draw.circle(surface, TEXT, points[-1], 8)
 
+    def _draw_test(self, surface: pygame.Surface) -> None:
+        """Full-screen test: a grid and four corner targets that light up when reached."""
+        surface.fill((14, 18, 32))
+        w, h = self.size
+        for x in range(0, w, 80):
+            pygame.draw.line(surface, (30, 38, 62), (x, 0), (x, h))
+        for y in range(0, h, 80):
+            pygame.draw.line(surface, (30, 38, 62), (0, y), (w, y))
+        for corner in self._corners():
+            reached = corner in self.reached
+            pygame.draw.circle(
+                surface, ACCENT if reached else MUTED, corner, TEST_TARGET_R, 0 if reached else 5
+            )
+        text = f"reach the four corners ({len(self.reached)}/4)  -  T: back"
+        label = self.big.render(text, True, TEXT)
+        surface.blit(label, label.get_rect(center=(w / 2, h / 2)))
+        self._draw_cursors(surface)
+
+    def _corners(self) -> list[tuple[int, int]]:
+        w, h = self.size
+        m = TEST_TARGET_R + 20
+        return [(m, m), (w - m, m), (m, h - m), (w - m, h - m)]
+
     def _draw_preview(self, surface: pygame.Surface) -> None:
         rect = self.preview_rect()
-        frame = self.inp.latest_frame if self.inp is not None else None
-        if frame is None:
+        if self.inp is None or self.inp.latest_frame is None:
             pygame.draw.rect(surface, (12, 16, 28), rect)
             text = self.font.render("no picture", True, MUTED)
             surface.blit(text, text.get_rect(center=rect.center))
             return
-        key = (id(frame), self.cal.mirror)
+        # read the heatmap first: the worker replaces the frame and then the heatmap, so the
+        # heatmap read here is never newer than the frame (crosses never lead the picture)
+        heat = self.inp.latest_heatmap
+        frame = self.inp.latest_frame
+        key = (id(frame), self.cal.mirror, round(self.slider.value, 3))
         if key != self._preview_key:  # convert each new frame once
-            self._preview = preview_surface(
-                frame, self.inp.latest_heatmap, rect.size, self.cal.mirror
-            )
+            self._preview = preview_surface(frame, heat, rect.size, self.cal.mirror)
+            self._peaks = []
+            if heat is not None and heat.size:  # raw peaks above the threshold
+                found = find_peaks(heat, self.slider.value, 16)
+                gh, gw = heat.shape
+                for x, y in zip(found.x.tolist(), found.y.tolist(), strict=True):
+                    self._peaks.append(self._frame_view(((x + 0.5) / gw, (y + 0.5) / gh)))
             self._preview_key = key
         surface.blit(self._preview, rect)
-        heat = self.inp.latest_heatmap
-        if heat is not None and heat.size:  # raw peaks above the threshold: white crosses
-            peaks = find_peaks(heat, self.slider.value, 16)
-            gh, gw = heat.shape
-            for x, y in zip(peaks.x.tolist(), peaks.y.tolist(), strict=True):
-                u, v = self._frame_view(((x + 0.5) / gw, (y + 0.5) / gh))
-                px, py = rect.x + u * rect.width, rect.y + v * rect.height
-                pygame.draw.line(surface, TEXT, (px - 10, py), (px + 10, py), 3)
-                pygame.draw.line(surface, TEXT, (px, py - 10), (px, py + 10), 3)
+        for u, v in self._peaks:  # white crosses
+            px, py = rect.x + u * rect.width, rect.y + v * rect.height
+            pygame.draw.line(surface, TEXT, (px - 10, py), (px + 10, py), 3)
+            pygame.draw.line(surface, TEXT, (px, py - 10), (px, py + 10), 3)
         frame_w = frame.shape[1]
         for hand in self.inp.hands:  # tracked hands: rings sized by the hand
             u, v = self._frame_view(hand.norm_pos)
@@ -419,10 +474,10 @@ class CalibrationScreen:
         stats = self.inp.stats if self.inp is not None else None
         if stats is not None:
             line = f"{stats.fps:.0f} fps   model {stats.inference_ms:.0f} ms"
-            surface.blit(self.font.render(line, True, MUTED), (PANEL_X, 630))
+            surface.blit(self.font.render(line, True, MUTED), (PANEL_X, self._info_y + 30))
         x0, y0, x1, y1 = self.cal.play_area
         area = f"area {x0:.2f},{y0:.2f} - {x1:.2f},{y1:.2f}"
-        surface.blit(self.font.render(area, True, MUTED), (PANEL_X, 600))
+        surface.blit(self.font.render(area, True, MUTED), (PANEL_X, self._info_y))
 
 
 def run(

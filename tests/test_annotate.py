@@ -242,6 +242,15 @@ def test_model_proposals_can_be_accepted(tmp_path):
         _key(pygame.K_a)
         tool.run(max_frames=1)
         assert len(tool.store.hands(1)) == 2 and not tool.proposals[1]
+        # Pressing on a proposal and dragging accepts it where it is dropped.
+        _key(pygame.K_RIGHT, pygame.KMOD_LSHIFT)
+        tool.run(max_frames=1)
+        (upper,) = [p for p in tool.proposals[2] if p.y < 100]
+        _drag(tool.to_screen(upper.x, upper.y), tool.to_screen(upper.x + 10, upper.y + 12))
+        tool.run(max_frames=1)
+        (moved,) = tool.store.hands(2)
+        assert (moved.x, moved.y) == pytest.approx((upper.x + 10, upper.y + 12), abs=0.5)
+        assert len(tool.proposals[2]) == 1
     finally:
         tool.close()
 

@@ -150,6 +150,7 @@ class Annotator:
         self._play_clock = 0.0
         self._surface_cache: tuple[int, pygame.Surface] | None = None
         self.target_rect: pygame.Rect | None = None  # where the target view was last drawn
+        self._timeline_cache: tuple[tuple, pygame.Surface] | None = None
         pygame.init()
         self.screen = pygame.display.set_mode(window)
         pygame.display.set_caption(f"annotate {Path(clip).name}")
@@ -157,6 +158,11 @@ class Annotator:
         self.font = pygame.font.Font(None, 20)
         self.small = pygame.font.Font(None, 17)
         self._layout(window)
+        beyond = [f for f in self.store.records if f >= self.clip.frame_count]
+        if beyond:
+            self.message = (f"warning: {len(beyond)} annotated frame(s) from {min(beyond)} on "
+                            f"lie past the end of the clip ({self.clip.frame_count} frames)")
+            log.warning(self.message)
         self.seek(0)
 
     # ---- geometry ----------------------------------------------------------------------
@@ -394,9 +400,10 @@ class Annotator:
             return
         if i is None:
             prop = self._hit_proposal(pos)
-            if prop is not None:
+            if prop is not None:  # accept it, and let the same press drag it into place
                 self.accept([prop])
-                return
+                i = len(self.store.hands(self.frame)) - 1
+        if i is None:
             x, y = self.to_frame(*pos)
             hand = self.store.add(self.frame, x, y, self._default_radius())
             self.selected = hand.track
@@ -475,8 +482,13 @@ class Annotator:
         scr = self.screen
         scr.fill(draw.BG)
         if self._surface_cache is None or self._surface_cache[0] != self.frame:
-            surf = draw.frame_surface(self.clip.frame(self.frame), self.view.size)
-            self._surface_cache = (self.frame, surf)
+            try:
+                image = self.clip.frame(self.frame)
+            except ClipError as e:  # the container promised more frames than it holds
+                self.message = str(e)
+                self.frame = self.clip.frame_count - 1
+                image = self.clip.frame(self.frame)
+            self._surface_cache = (self.frame, draw.frame_surface(image, self.view.size))
         scr.blit(self._surface_cache[1], self.view)
         sel = self._selected_index()
         for i, h in enumerate(self.store.hands(self.frame)):
@@ -519,9 +531,15 @@ class Annotator:
 
     def _draw_status(self) -> None:
         scr = self.screen
-        draw.draw_timeline(scr, self.timeline, self.clip.frame_count, self.frame,
-                           sorted(self.store.records), self.store.keyframes(),
-                           self.store.flagged())
+        key = (self.store.saves, len(self.store.records), self.clip.frame_count)
+        if self._timeline_cache is None or self._timeline_cache[0] != key:
+            ticks = draw.timeline_surface(self.timeline.size, self.clip.frame_count,
+                                          sorted(self.store.records), self.store.keyframes(),
+                                          self.store.flagged())
+            self._timeline_cache = (key, ticks)
+        scr.blit(self._timeline_cache[1], self.timeline)
+        x = self.timeline.x + draw.timeline_x(self.frame, self.clip.frame_count, self.timeline.w)
+        pygame.draw.rect(scr, draw.SELECT, (x - 2, self.timeline.y - 3, 4, self.timeline.h + 6))
         hands = self.store.hands(self.frame)
         kinds = {}
         for h in hands:
@@ -543,11 +561,15 @@ class Annotator:
         clock = pygame.time.Clock()
         n = 0
         while self.running and (max_frames is None or n < max_frames):
-            for ev in pygame.event.get():
+            events = pygame.event.get()
+            for ev in events:
                 self.handle(ev)
             self.update(clock.get_time() / 1000)
-            self.draw()
-            pygame.display.flip()
+            # Redraw only when something happened: an idle window should not eat a core the
+            # batch propagation or a training run could use.
+            if events or self.playing or n == 0:
+                self.draw()
+                pygame.display.flip()
             clock.tick(fps)
             n += 1
 

@@ -93,29 +93,31 @@ def label(surf: pygame.Surface, font: pygame.font.Font, text: str, colour, cx: f
     surf.blit(label, label.get_rect(center=box.center))
 
 
-def draw_timeline(
-    surf: pygame.Surface,
-    rect: pygame.Rect,
+def timeline_surface(
+    size: tuple[int, int],
     count: int,
-    current: int,
     annotated: Sequence[int],
     keyframes: Sequence[int],
     flagged: Sequence[int],
-) -> None:
-    """The scrub bar: grey ticks annotated frames, green keyframes, red flags, white = here."""
-    pygame.draw.rect(surf, PANEL, rect)
+) -> pygame.Surface:
+    """The scrub bar's ticks: blue annotated frames, green keyframes, red flags.
 
-    def xpos(f: int) -> int:
-        return rect.x + round((f + 0.5) / max(1, count) * rect.w)
+    Drawn once per change and cached by the caller: a long clip has thousands of ticks.
+    """
+    surf = pygame.Surface(size)
+    surf.fill(PANEL)
+    w, h = size
+    for frames, colour, top, bottom in ((annotated, FLOW_TICK, h // 2, h),
+                                        (keyframes, KEY_TICK, 0, h), (flagged, FLAG, 0, h // 2)):
+        for f in frames:
+            x = timeline_x(f, count, w)
+            pygame.draw.line(surf, colour, (x, top), (x, bottom), 2 if colour == FLAG else 1)
+    return surf
 
-    for f in annotated:
-        pygame.draw.line(surf, FLOW_TICK, (xpos(f), rect.y + rect.h // 2), (xpos(f), rect.bottom))
-    for f in keyframes:
-        pygame.draw.line(surf, KEY_TICK, (xpos(f), rect.y), (xpos(f), rect.bottom))
-    for f in flagged:
-        pygame.draw.line(surf, FLAG, (xpos(f), rect.y), (xpos(f), rect.y + rect.h // 2), 2)
-    x = xpos(current)
-    pygame.draw.rect(surf, SELECT, (x - 2, rect.y - 3, 4, rect.h + 6))
+
+def timeline_x(frame: int, count: int, width: int) -> int:
+    """Horizontal position of ``frame`` on a timeline ``width`` pixels wide."""
+    return round((frame + 0.5) / max(1, count) * width)
 
 
 def target_surface(

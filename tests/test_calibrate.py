@@ -44,8 +44,9 @@ def view_of(px: tuple[int, int]) -> tuple[float, float]:
 def post_drag(a: tuple[int, int], b: tuple[int, int]) -> None:
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=a, button=1))
     mid = ((a[0] + b[0]) // 2, (a[1] + b[1]) // 2)
-    pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=mid, rel=(1, 1),
-                                         buttons=(1, 0, 0)))
+    pygame.event.post(
+        pygame.event.Event(pygame.MOUSEMOTION, pos=mid, rel=(1, 1), buttons=(1, 0, 0))
+    )
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=b, button=1))
 
 
@@ -62,8 +63,9 @@ def test_drag_mirror_threshold_save_then_load_round_trip(screen, clip_and_model,
     key(pygame.K_RIGHT)
     key(pygame.K_RIGHT)  # threshold +0.10 from the model's 0.5
     key(pygame.K_s)
-    edited = calibrate.run(screen, source=str(clip), model=model, output=out, max_frames=5,
-                           cameras=[])
+    edited = calibrate.run(
+        screen, source=str(clip), model=model, output=out, max_frames=5, cameras=[]
+    )
     assert out.exists()
     saved = handplay.Calibration.load(out)
     assert saved == edited
@@ -80,22 +82,24 @@ def test_drag_mirror_threshold_save_then_load_round_trip(screen, clip_and_model,
     bottom_right = saved.to_norm(x1 * w - 0.5, y1 * h - 0.5, FRAME_SIZE)
     assert top_left == pytest.approx((0, 0), abs=1e-6)
     assert bottom_right == pytest.approx((1, 1), abs=1e-6)
-    centre = saved.to_screen((x0 + x1) / 2 * w - 0.5, (y0 + y1) / 2 * h - 0.5, FRAME_SIZE,
-                             (1280, 720))
+    centre = saved.to_screen(
+        (x0 + x1) / 2 * w - 0.5, (y0 + y1) / 2 * h - 0.5, FRAME_SIZE, (1280, 720)
+    )
     assert centre == pytest.approx((639.5, 359.5), abs=1e-6)
 
 
-def test_too_small_drag_is_refused_and_reset_restores_whole_view(screen, clip_and_model,
-                                                                  tmp_path):
+def test_too_small_drag_is_refused_and_reset_restores_whole_view(screen, clip_and_model, tmp_path):
     clip, model = clip_and_model
     post_drag(preview_px(0.3, 0.3), preview_px(0.7, 0.8))
     post_drag(preview_px(0.5, 0.5), preview_px(0.52, 0.9))  # 2 % wide: refused
-    cal = calibrate.run(screen, source=str(clip), model=model, output=tmp_path / "c.json",
-                        max_frames=3, cameras=[])
+    cal = calibrate.run(
+        screen, source=str(clip), model=model, output=tmp_path / "c.json", max_frames=3, cameras=[]
+    )
     assert cal.play_area[0] == pytest.approx(view_of(preview_px(0.3, 0.3))[0], abs=1e-3)
     key(pygame.K_r)
-    cal = calibrate.run(screen, source=str(clip), model=model, output=tmp_path / "c.json",
-                        max_frames=3, cameras=[])
+    cal = calibrate.run(
+        screen, source=str(clip), model=model, output=tmp_path / "c.json", max_frames=3, cameras=[]
+    )
     assert cal.play_area == (0.0, 0.0, 1.0, 1.0)
     assert not (tmp_path / "c.json").exists(), "nothing is written without Save"
 
@@ -111,8 +115,7 @@ def _wait_for_cursor(cal_screen: calibrate.CalibrationScreen, frames: int = 400)
 
 def test_live_cursor_follows_the_edited_mapping(screen, clip_and_model, tmp_path):
     clip, model = clip_and_model
-    cal_screen = calibrate.CalibrationScreen(str(clip), model, tmp_path / "c.json",
-                                             cameras=[])
+    cal_screen = calibrate.CalibrationScreen(str(clip), model, tmp_path / "c.json", cameras=[])
     try:
         size = cal_screen.size
         cursor = _wait_for_cursor(cal_screen)
@@ -120,10 +123,10 @@ def test_live_cursor_follows_the_edited_mapping(screen, clip_and_model, tmp_path
         expected = (nx * size[0], ny * size[1])
         assert cursor == pytest.approx(expected, abs=12), "default: mirrored, whole view"
         # a play area around the disc: the cursor moves to where the new mapping puts it
-        for event in (pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=preview_px(0.5, 0.1),
-                                         button=1),
-                      pygame.event.Event(pygame.MOUSEBUTTONUP, pos=preview_px(0.9, 0.6),
-                                         button=1)):
+        for event in (
+            pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=preview_px(0.5, 0.1), button=1),
+            pygame.event.Event(pygame.MOUSEBUTTONUP, pos=preview_px(0.9, 0.6), button=1),
+        ):
             assert cal_screen.handle_event(event)
         cal_screen.trails.clear()
         cursor = _wait_for_cursor(cal_screen)
@@ -132,8 +135,9 @@ def test_live_cursor_follows_the_edited_mapping(screen, clip_and_model, tmp_path
         nx, ny = edited.to_norm(DISC[0], DISC[1], FRAME_SIZE)
         expected = (nx * size[0], ny * size[1])
         assert cursor == pytest.approx(expected, abs=25)
-        assert not cal_screen.handle_event(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE,
-                                                              mod=0, unicode=""))
+        assert not cal_screen.handle_event(
+            pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE, mod=0, unicode="")
+        )
         cal_screen.draw(screen)  # draws preview, heatmap, peaks and cursors without error
     finally:
         cal_screen.stop()
@@ -158,11 +162,34 @@ def test_game_key_c_opens_calibration_and_returns(clip_and_model):
         assert game.inp is None  # camera 5 does not open: mouse mode
         key(pygame.K_c)
         # Esc arrives while the calibration screen runs its own loop
-        pygame.time.set_timer(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE, mod=0,
-                                                 unicode=""), 300, loops=1)
+        pygame.time.set_timer(
+            pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE, mod=0, unicode=""), 300, loops=1
+        )
         game.frame(STEP)
         assert game.running, "Esc closed the calibration screen, not the game"
         assert game.mouse is not None and "no camera" in game.field.status
         game.frame(STEP)
     finally:
         pygame.quit()
+
+
+def test_full_screen_test_lights_the_corner_a_hand_reaches(screen, clip_and_model, tmp_path):
+    clip, model = clip_and_model
+    cal_screen = calibrate.CalibrationScreen(str(clip), model, tmp_path / "c.json", cameras=[])
+    try:
+        # a play area that puts the still disc near the bottom-right corner of the screen
+        # (mirrored view: u = 1 - 80.5/320 = 0.748, v = 60.5/180 = 0.336)
+        cal_screen.cal = cal_screen.cal.with_changes(play_area=(0.3, 0.05, 0.7766, 0.371))
+        key_t = pygame.event.Event(pygame.KEYDOWN, key=pygame.K_t, mod=0, unicode="t")
+        assert cal_screen.handle_event(key_t) and cal_screen.test_mode
+        _wait_for_cursor(cal_screen)
+        w, h = cal_screen.size
+        m = calibrate.TEST_TARGET_R + 20
+        assert cal_screen.reached == {(w - m, h - m)}
+        cal_screen.draw(screen)
+        esc = pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE, mod=0, unicode="")
+        assert cal_screen.handle_event(esc), "Esc first leaves the test..."
+        assert not cal_screen.test_mode
+        assert not cal_screen.handle_event(esc), "...then the screen"
+    finally:
+        cal_screen.stop()

@@ -32,15 +32,24 @@ def post(kind: int, hand_id: int, pos: tuple[float, float], radius: float = 50.0
     pygame.event.post(hand_event(kind, hand_id, pos, ARENA_SIZE, radius))
 
 
-def sweep(game: WaveGame, hand_id: int, start: tuple[float, float], end: tuple[float, float],
-          speed: float, on_frame=None) -> None:
+def sweep(
+    game: WaveGame,
+    hand_id: int,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    speed: float,
+    on_frame=None,
+) -> None:
     """Move a hand from start to end at ``speed`` px/s with one event per 1/60 s frame."""
     dist = math.dist(start, end)
     frames = max(1, math.ceil(dist / (speed * STEP)))
     for i in range(1, frames + 1):
         t = i / frames
-        post(handplay.HANDMOVE, hand_id, (start[0] + (end[0] - start[0]) * t,
-                                          start[1] + (end[1] - start[1]) * t))
+        post(
+            handplay.HANDMOVE,
+            hand_id,
+            (start[0] + (end[0] - start[0]) * t, start[1] + (end[1] - start[1]) * t),
+        )
         game.frame(STEP)
         if on_frame is not None:
             on_frame()
@@ -191,8 +200,9 @@ def test_no_camera_falls_back_to_mouse(tmp_path):
         assert g.inp is None and g.mouse is not None
         assert "no camera" in g.field.status
         g.frame(STEP)
-        pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=(300, 200), rel=(4, 0),
-                                             buttons=(0, 0, 0)))
+        pygame.event.post(
+            pygame.event.Event(pygame.MOUSEMOTION, pos=(300, 200), rel=(4, 0), buttons=(0, 0, 0))
+        )
         g.frame(STEP)
         g.frame(STEP)
         assert MOUSE_HAND_ID in g.field.hands.states
@@ -211,8 +221,21 @@ def test_main_runs_headless_for_max_frames_without_a_camera(tmp_path):
     from handplay.testing import make_disc_model
 
     model = make_disc_model(tmp_path / "disc.onnx")
-    result = run(parse_args(["--source", "4", "--model", str(model), "--max-frames", "12",
-                             "--fast", "--mute", "--debug"]))
+    result = run(
+        parse_args(
+            [
+                "--source",
+                "4",
+                "--model",
+                str(model),
+                "--max-frames",
+                "12",
+                "--fast",
+                "--mute",
+                "--debug",
+            ]
+        )
+    )
     assert result.frames == 12 and result.mouse_mode
     assert len(result.work_ms) == 12
 

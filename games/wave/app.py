@@ -124,6 +124,7 @@ class WaveGame:
         self.running = True
         self.work_ms: deque[float] = deque(maxlen=FRAME_WINDOW)
         self._accumulator = 0.0
+        self._calibrated = False
         self.start_input()
 
     # ---- input ----------------------------------------------------------------------------
@@ -134,8 +135,9 @@ class WaveGame:
         if self.options.mouse:
             self._mouse_mode("mouse mode (--mouse): the mouse is your hand")
             return
-        inp = handplay.Input(source=self.options.source, model=self.options.model,
-                             screen_size=ARENA_SIZE)
+        inp = handplay.Input(
+            source=self.options.source, model=self.options.model, screen_size=ARENA_SIZE
+        )
         try:
             self.inp = inp.start()
         except handplay.SourceError as e:
@@ -168,6 +170,7 @@ class WaveGame:
         from handplay import calibrate  # the screen is only loaded when it is used
 
         calibrate.run(self.screen, source=self.options.source, model=self.options.model)
+        self._calibrated = True
         pygame.event.clear()  # hand events from the stopped input are stale now
         self.start_input()
 
@@ -192,8 +195,14 @@ class WaveGame:
         elif self.field.hands.handle_event(event) is None and self.mouse is not None:
             self.mouse.handle_event(event)
 
-    def frame(self, dt: float) -> None:
-        """One frame: events, ``dt`` seconds of fixed physics steps, drawing."""
+    def frame(self, dt: float) -> float | None:
+        """One frame: events, ``dt`` seconds of fixed physics steps, drawing.
+
+        Returns:
+            The frame's work time in ms, or None when the calibration screen ran in it.
+        """
+        t0 = time.perf_counter()
+        self._calibrated = False
         for event in pygame.event.get():
             self.handle_event(event)
         if self.mouse is not None:
@@ -205,6 +214,12 @@ class WaveGame:
             self._accumulator -= STEP
             self.step()
         self.draw()
+        if self._calibrated:
+            self._accumulator = 0.0
+            return None
+        work_ms = (time.perf_counter() - t0) * 1e3
+        self.work_ms.append(work_ms)
+        return work_ms
 
     def step(self) -> None:
         """One fixed 1/60 s step of the current scene (and a scene change if it asks)."""
@@ -217,8 +232,13 @@ class WaveGame:
         """Draw the scene and the overlay; flip."""
         self.scene.draw(self.screen)
         if self.debug:
-            self.overlay.draw(self.screen, self.inp, self.field.hand_colours(),
-                              percentiles(self.work_ms), self.note)
+            self.overlay.draw(
+                self.screen,
+                self.inp,
+                self.field.hand_colours(),
+                percentiles(self.work_ms),
+                self.note,
+            )
         pygame.display.flip()
 
     def run(self) -> RunResult:
@@ -230,15 +250,13 @@ class WaveGame:
         last = time.perf_counter()
         try:
             while self.running:
-                t0 = time.perf_counter()
-                self.frame(STEP if self.options.fast else t0 - last)
-                work_ms = (time.perf_counter() - t0) * 1e3
-                self.work_ms.append(work_ms)
-                work.append(work_ms)
+                work_ms = self.frame(STEP if self.options.fast else time.perf_counter() - last)
                 if not self.options.fast:
                     clock.tick(FPS)
                 now = time.perf_counter()
-                intervals.append((now - last) * 1e3)
+                if work_ms is not None:  # frames with the calibration screen are not counted
+                    work.append(work_ms)
+                    intervals.append((now - last) * 1e3)
                 last = now
                 frames += 1
                 if self.options.max_frames is not None and frames >= self.options.max_frames:
@@ -254,25 +272,41 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(
         prog="python -m games.wave",
         description="Wave! Bat the balls into the stars with your hands. "
-                    "Keys: Esc quit, F fullscreen, C calibrate, D debug overlay.")
-    parser.add_argument("--source", help="camera index (0, 1, ...) or video file; default: the "
-                                         "calibrated camera")
+        "Keys: Esc quit, F fullscreen, C calibrate, D debug overlay.",
+    )
+    parser.add_argument(
+        "--source", help="camera index (0, 1, ...) or video file; default: the calibrated camera"
+    )
     parser.add_argument("--model", help="ONNX hand model; default: assets/models/hand.onnx")
     parser.add_argument("--fullscreen", action="store_true", help="start fullscreen (or press F)")
-    parser.add_argument("--debug", action="store_true",
-                        help="camera preview, heatmap and detections in a corner (or press D)")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="camera preview, heatmap and detections in a corner (or press D)",
+    )
     parser.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
-    parser.add_argument("--fast", action="store_true",
-                        help="no 60 fps cap, one physics step per frame (tests, benchmarks)")
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="no 60 fps cap, one physics step per frame (tests, benchmarks)",
+    )
     parser.add_argument("--mute", action="store_true", help="no sound")
     parser.add_argument("--mouse", action="store_true", help="play with the mouse, no camera")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     args = parser.parse_args(argv)
     if args.max_frames is not None and args.max_frames < 1:
         parser.error(f"--max-frames must be at least 1, not {args.max_frames}")
-    return Options(source=parse_source(args.source), model=args.model,
-                   fullscreen=args.fullscreen, debug=args.debug, max_frames=args.max_frames,
-                   fast=args.fast, mute=args.mute, mouse=args.mouse, seed=args.seed)
+    return Options(
+        source=parse_source(args.source),
+        model=args.model,
+        fullscreen=args.fullscreen,
+        debug=args.debug,
+        max_frames=args.max_frames,
+        fast=args.fast,
+        mute=args.mute,
+        mouse=args.mouse,
+        seed=args.seed,
+    )
 
 
 def run(options: Options) -> RunResult:
@@ -291,8 +325,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = run(options)
     w50, w95 = percentiles(result.work_ms)
     i50, i95 = percentiles(result.interval_ms)
-    print(f"frames {result.frames}  work p50 {w50:.2f} ms p95 {w95:.2f} ms  "
-          f"frame interval p50 {i50:.2f} ms p95 {i95:.2f} ms"
-          f"{'  (mouse mode)' if result.mouse_mode else ''}")
+    print(
+        f"frames {result.frames}  work p50 {w50:.2f} ms p95 {w95:.2f} ms  "
+        f"frame interval p50 {i50:.2f} ms p95 {i95:.2f} ms"
+        f"{'  (mouse mode)' if result.mouse_mode else ''}"
+    )
     return 0
-

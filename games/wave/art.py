@@ -26,8 +26,14 @@ GRASS_DARK = (38, 118, 44)
 INK = (22, 34, 70)  # text shadows and outlines
 WHITE = (255, 255, 255)
 GOLD = (255, 210, 60)
-BALL_COLOURS = [(239, 68, 68), (59, 130, 246), (250, 204, 21), (34, 197, 94),
-                (168, 85, 247), (249, 115, 22)]
+BALL_COLOURS = [
+    (239, 68, 68),
+    (59, 130, 246),
+    (250, 204, 21),
+    (34, 197, 94),
+    (168, 85, 247),
+    (249, 115, 22),
+]
 BALL_SLICES = 6
 CLOUD_COUNT = 7
 
@@ -37,7 +43,8 @@ def clear_caches() -> None:
     ``pygame.quit()``, and using one after that crashes)."""
     font.cache_clear()
     _rendered.cache_clear()
-    glow.cache_clear()
+    _glow.cache_clear()
+    _hand_disc.cache_clear()
 
 
 @lru_cache(maxsize=64)
@@ -47,25 +54,32 @@ def font(size: int) -> pygame.font.Font:
 
 
 @lru_cache(maxsize=256)
-def _rendered(text: str, size: int, colour: tuple[int, int, int], outline: int
-              ) -> pygame.Surface:
+def _rendered(text: str, size: int, colour: tuple[int, int, int], outline: int) -> pygame.Surface:
     """Text with a soft dark outline, rendered once per (text, size, colour)."""
     f = font(size)
     face = f.render(text, True, colour)
     if outline <= 0:
         return face
     edge = f.render(text, True, INK)
-    out = pygame.Surface((face.get_width() + 2 * outline, face.get_height() + 2 * outline + 3),
-                         pygame.SRCALPHA)
+    out = pygame.Surface(
+        (face.get_width() + 2 * outline, face.get_height() + 2 * outline + 3), pygame.SRCALPHA
+    )
     for dx in range(-outline, outline + 1, max(1, outline // 2)):
         for dy in range(-outline, outline + 1, max(1, outline // 2)):
             out.blit(edge, (outline + dx, outline + dy + 3))
     out.blit(face, (outline, outline))
-    return out
+    return _fast(out)
 
 
-def draw_text(surface: pygame.Surface, text: str, size: int, colour: tuple[int, int, int],
-              center: tuple[float, float], outline: int = 4, alpha: int = 255) -> pygame.Rect:
+def draw_text(
+    surface: pygame.Surface,
+    text: str,
+    size: int,
+    colour: tuple[int, int, int],
+    center: tuple[float, float],
+    outline: int = 4,
+    alpha: int = 255,
+) -> pygame.Rect:
     """Draw outlined text centred at ``center``; returns the rectangle drawn."""
     img = _rendered(text, size, colour, outline)
     rect = img.get_rect(center=(int(center[0]), int(center[1])))
@@ -76,9 +90,19 @@ def draw_text(surface: pygame.Surface, text: str, size: int, colour: tuple[int, 
     return rect
 
 
-@lru_cache(maxsize=64)
+def _fast(surface: pygame.Surface) -> pygame.Surface:
+    """The display's pixel format (blits several times faster) once a window exists."""
+    return surface.convert_alpha() if pygame.display.get_surface() is not None else surface
+
+
 def glow(radius: int, colour: tuple[int, int, int], strength: float = 1.0) -> pygame.Surface:
-    """A soft radial glow, to blit with ``BLEND_ADD`` (or plain, it has alpha)."""
+    """A soft radial glow with per-pixel alpha; ``strength`` is rounded to eighths so that
+    fading glows come from a small cache instead of being recomputed every frame."""
+    return _glow(radius, colour, round(max(0.0, min(1.0, strength)) * 8) / 8)
+
+
+@lru_cache(maxsize=256)
+def _glow(radius: int, colour: tuple[int, int, int], strength: float) -> pygame.Surface:
     size = radius * 2
     y, x = np.mgrid[0:size, 0:size]
     d = np.hypot(x - radius + 0.5, y - radius + 0.5) / radius
@@ -86,7 +110,7 @@ def glow(radius: int, colour: tuple[int, int, int], strength: float = 1.0) -> py
     surf = pygame.Surface((size, size), pygame.SRCALPHA)
     surf.fill((*colour, 0))
     pygame.surfarray.pixels_alpha(surf)[:] = a.T.astype(np.uint8)
-    return surf
+    return _fast(surf)
 
 
 def _hill(width: int, base: float, amp: float, seed: int) -> list[tuple[float, float]]:
@@ -94,8 +118,11 @@ def _hill(width: int, base: float, amp: float, seed: int) -> list[tuple[float, f
     phases = [rng.uniform(0, math.tau) for _ in range(3)]
     pts = [(0.0, 2000.0)]
     for x in range(0, width + 20, 20):
-        y = base - amp * (0.6 * math.sin(x / 260 + phases[0]) + 0.3 * math.sin(x / 110 +
-                          phases[1]) + 0.1 * math.sin(x / 47 + phases[2]))
+        y = base - amp * (
+            0.6 * math.sin(x / 260 + phases[0])
+            + 0.3 * math.sin(x / 110 + phases[1])
+            + 0.1 * math.sin(x / 47 + phases[2])
+        )
         pts.append((float(x), y))
     pts.append((float(width + 20), 2000.0))
     return pts
@@ -117,8 +144,9 @@ def make_background(size: tuple[int, int], seed: int = 3) -> pygame.Surface:
     for _ in range(260):  # grass tufts on the ground strip
         x = rng.uniform(0, w)
         y = rng.uniform(floor + 8, h)
-        pygame.draw.line(bg, GRASS_DARK, (x, y), (x + rng.uniform(-4, 4), y - rng.uniform(6, 14)),
-                         2)
+        pygame.draw.line(
+            bg, GRASS_DARK, (x, y), (x + rng.uniform(-4, 4), y - rng.uniform(6, 14)), 2
+        )
     return bg.convert() if pygame.display.get_surface() else bg
 
 
@@ -134,13 +162,16 @@ def _cloud(seed: int) -> pygame.Surface:
         middle = 1.0 - abs(i / (puffs - 1) - 0.5) * 1.2  # taller puffs in the middle
         r = h * (0.22 + 0.22 * middle) + rng.uniform(-4, 4)
         pygame.draw.circle(big, (255, 255, 255, 255), (2 * cx, 2 * (base - r * 0.45)), 2 * r)
-    pygame.draw.rect(big, (255, 255, 255, 255), (2 * w * 0.12, 2 * (base - h * 0.25),
-                                                 2 * w * 0.76, 2 * h * 0.25),
-                     border_radius=int(h * 0.25))
+    pygame.draw.rect(
+        big,
+        (255, 255, 255, 255),
+        (2 * w * 0.12, 2 * (base - h * 0.25), 2 * w * 0.76, 2 * h * 0.25),
+        border_radius=int(h * 0.25),
+    )
     pygame.draw.rect(big, (0, 0, 0, 0), (0, 2 * base, 2 * w, 2 * (h - base)))  # flat bottom
     cloud = pygame.transform.smoothscale(big, (w, h))
     cloud.fill((255, 255, 255, 225), special_flags=pygame.BLEND_RGBA_MULT)
-    return cloud
+    return _fast(cloud)
 
 
 class Clouds:
@@ -168,8 +199,13 @@ class Clouds:
             surface.blit(sprite, (x, y))
 
 
-def draw_ball(surface: pygame.Surface, ball: Ball, hand_colours: dict[int, tuple[int, int, int]],
-              now: float, floor_y: float) -> None:
+def draw_ball(
+    surface: pygame.Surface,
+    ball: Ball,
+    hand_colours: dict[int, tuple[int, int, int]],
+    now: float,
+    floor_y: float,
+) -> None:
     """A spinning beach ball with a shadow, lit in the colour of the last player to hit it."""
     x, y = ball.body.position
     r = ball.radius
@@ -191,9 +227,13 @@ def draw_ball(surface: pygame.Surface, ball: Ball, hand_colours: dict[int, tuple
         if i % 2:
             continue
         a0 = ball.spin + i * math.tau / BALL_SLICES
-        pts = [(x, y)] + [(x + r * math.cos(a0 + j * math.tau / BALL_SLICES / 6),
-                           y + r * math.sin(a0 + j * math.tau / BALL_SLICES / 6))
-                          for j in range(7)]
+        pts = [(x, y)] + [
+            (
+                x + r * math.cos(a0 + j * math.tau / BALL_SLICES / 6),
+                y + r * math.sin(a0 + j * math.tau / BALL_SLICES / 6),
+            )
+            for j in range(7)
+        ]
         pygame.draw.polygon(surface, colour if i % 4 == 0 else second, pts)
     pygame.draw.circle(surface, WHITE, (x, y), r * 0.22)
     pygame.draw.circle(surface, INK, (x, y), r, 3)
@@ -221,8 +261,9 @@ def draw_target(surface: pygame.Surface, target: Target, now: float) -> None:
     pygame.draw.circle(surface, GOLD, (x, y), rr - 6, 3)
 
 
-def draw_hand(surface: pygame.Surface, hand: HandState, body_pos: tuple[float, float],
-              now: float) -> None:
+def draw_hand(
+    surface: pygame.Surface, hand: HandState, body_pos: tuple[float, float], now: float
+) -> None:
     """A player's marker: a motion trail, a translucent disc sized by the hand, a bold ring."""
     colour = hand.colour
     trail = list(hand.trail)
@@ -235,17 +276,25 @@ def draw_hand(surface: pygame.Surface, hand: HandState, body_pos: tuple[float, f
     r = max(18.0, hand.radius)
     g = glow(int(r * 1.8), colour, 0.7)
     surface.blit(g, g.get_rect(center=(int(x), int(y))))
-    disc = pygame.Surface((int(2 * r + 4), int(2 * r + 4)), pygame.SRCALPHA)
-    pygame.draw.circle(disc, (*colour, 110), (r + 2, r + 2), r)
-    surface.blit(disc, (x - r - 2, y - r - 2))
+    disc = _hand_disc(int(r), colour)
+    surface.blit(disc, disc.get_rect(center=(int(x), int(y))))
     pygame.draw.circle(surface, WHITE, (x, y), r, 8)
     pygame.draw.circle(surface, colour, (x, y), r - 2, 5)
     # a small open-palm icon reads as "your hand" from across a room
     draw_palm(surface, (x, y + r * 0.08), r * 0.42, WHITE)
 
 
-def draw_palm(surface: pygame.Surface, center: tuple[float, float], size: float,
-              colour: tuple[int, int, int]) -> None:
+@lru_cache(maxsize=128)
+def _hand_disc(r: int, colour: tuple[int, int, int]) -> pygame.Surface:
+    """The translucent fill of a hand marker (cached per radius and colour)."""
+    disc = pygame.Surface((2 * r + 4, 2 * r + 4), pygame.SRCALPHA)
+    pygame.draw.circle(disc, (*colour, 110), (r + 2, r + 2), r)
+    return _fast(disc)
+
+
+def draw_palm(
+    surface: pygame.Surface, center: tuple[float, float], size: float, colour: tuple[int, int, int]
+) -> None:
     """A simple open palm (four fingers and a thumb), ``size`` ≈ palm radius."""
     cx, cy = center
     width = max(3, int(size * 0.36))
@@ -255,15 +304,26 @@ def draw_palm(surface: pygame.Surface, center: tuple[float, float], size: float,
         tip = (cx + fx * size * 1.25, cy - size * (0.2 + length))
         pygame.draw.line(surface, colour, base, tip, width)
         pygame.draw.circle(surface, colour, tip, tip_r)
-    pygame.draw.line(surface, colour, (cx + size * 0.6, cy + size * 0.3),
-                     (cx + size * 1.25, cy - size * 0.25), width)
+    pygame.draw.line(
+        surface,
+        colour,
+        (cx + size * 0.6, cy + size * 0.3),
+        (cx + size * 1.25, cy - size * 0.25),
+        width,
+    )
     pygame.draw.circle(surface, colour, (cx + size * 1.25, cy - size * 0.25), tip_r)
-    pygame.draw.ellipse(surface, colour, (cx - size * 0.78, cy - size * 0.55, size * 1.56,
-                                          size * 1.35))
+    pygame.draw.ellipse(
+        surface, colour, (cx - size * 0.78, cy - size * 0.55, size * 1.56, size * 1.35)
+    )
 
 
-def draw_waving_hand(surface: pygame.Surface, center: tuple[float, float], size: float,
-                     now: float, colour: tuple[int, int, int] = WHITE) -> None:
+def draw_waving_hand(
+    surface: pygame.Surface,
+    center: tuple[float, float],
+    size: float,
+    now: float,
+    colour: tuple[int, int, int] = WHITE,
+) -> None:
     """A big cartoon hand waving side to side, for the attract screen."""
     angle = 0.35 * math.sin(now * 6.0)
     cx, cy = center
@@ -275,8 +335,10 @@ def draw_waving_hand(surface: pygame.Surface, center: tuple[float, float], size:
         c, s = math.cos(angle), math.sin(angle)
         return cx + dx * c - dy * s, cy + wy + dx * s + dy * c
 
-    palm = [rot(size * 0.55 * math.cos(a), size * 0.6 * math.sin(a) + size * 0.1)
-            for a in np.linspace(0, math.tau, 24)]
+    palm = [
+        rot(size * 0.55 * math.cos(a), size * 0.6 * math.sin(a) + size * 0.1)
+        for a in np.linspace(0, math.tau, 24)
+    ]
     fingers = [(-0.5, -0.55, 0.55), (-0.22, -0.75, 0.75), (0.08, -0.8, 0.8), (0.36, -0.68, 0.68)]
     for fx, fy, length in fingers:
         base = rot(fx * size, 0.0)

@@ -28,9 +28,14 @@ class DebugOverlay:
         self._frame: np.ndarray | None = None
         self._surface: pygame.Surface | None = None
 
-    def draw(self, surface: pygame.Surface, inp: handplay.Input | None,
-             hand_colours: dict[int, tuple[int, int, int]], frame_ms: tuple[float, float],
-             note: str = "") -> None:
+    def draw(
+        self,
+        surface: pygame.Surface,
+        inp: handplay.Input | None,
+        hand_colours: dict[int, tuple[int, int, int]],
+        frame_ms: tuple[float, float],
+        note: str = "",
+    ) -> None:
         """Draw in the bottom-right corner.
 
         Args:
@@ -52,8 +57,11 @@ class DebugOverlay:
                 self._frame = frame
             preview = self._surface
             stats = inp.stats
-            lines.insert(0, f"input {stats.fps:.0f} fps  model {stats.inference_ms:.1f} ms  "
-                            f"latency {stats.latency_ms:.0f} ms  hands {len(inp.hands)}")
+            lines.insert(
+                0,
+                f"input {stats.fps:.0f} fps  model {stats.inference_ms:.1f} ms  "
+                f"latency {stats.latency_ms:.0f} ms  hands {len(inp.hands)}",
+            )
         if note:
             lines.append(note)
         text_h = 26 * len(lines) + 10
@@ -75,17 +83,28 @@ class DebugOverlay:
             y += 26
 
     @staticmethod
-    def _draw_marks(surface: pygame.Surface, inp: handplay.Input, rect: pygame.Rect,
-                    hand_colours: dict[int, tuple[int, int, int]]) -> None:
+    def _draw_marks(
+        surface: pygame.Surface,
+        inp: handplay.Input,
+        rect: pygame.Rect,
+        hand_colours: dict[int, tuple[int, int, int]],
+    ) -> None:
         """The play area and each hand, in the preview's (view) coordinates."""
         cal = inp.calibration or handplay.Calibration()
         x0, y0, x1, y1 = cal.play_area
-        area = pygame.Rect(rect.x + x0 * rect.width, rect.y + y0 * rect.height,
-                           (x1 - x0) * rect.width, (y1 - y0) * rect.height)
+        area = pygame.Rect(
+            rect.x + x0 * rect.width,
+            rect.y + y0 * rect.height,
+            (x1 - x0) * rect.width,
+            (y1 - y0) * rect.height,
+        )
         pygame.draw.rect(surface, AREA, area, 2)
         frame = inp.latest_frame
-        scale = rect.width / frame.shape[1] / max(1e-6, cal.scale(
-            (frame.shape[1], frame.shape[0]), inp.screen_size or (1280, 720)))
+        scale = (
+            rect.width
+            / frame.shape[1]
+            / max(1e-6, cal.scale((frame.shape[1], frame.shape[0]), inp.screen_size or (1280, 720)))
+        )
         for hand in inp.hands:
             u = x0 + hand.norm_pos[0] * (x1 - x0)  # play-area units back to view units
             v = y0 + hand.norm_pos[1] * (y1 - y0)

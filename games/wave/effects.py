@@ -60,9 +60,16 @@ class Effects:
         self.shake = 0.0
         self._fonts: dict[int, pygame.font.Font] = {}
 
-    def burst(self, pos: tuple[float, float], colour: tuple[int, int, int], count: int = 30,
-              speed: float = 420.0, size: float = 7.0, life: float = 0.9,
-              gravity: float = 1.0) -> None:
+    def burst(
+        self,
+        pos: tuple[float, float],
+        colour: tuple[int, int, int],
+        count: int = 30,
+        speed: float = 420.0,
+        size: float = 7.0,
+        life: float = 0.9,
+        gravity: float = 1.0,
+    ) -> None:
         """Spray ``count`` particles from ``pos`` in every direction."""
         n = max(0, min(count, MAX_PARTICLES - len(self.p)))
         if n == 0:
@@ -81,13 +88,26 @@ class Effects:
         rows[:, 10] = gravity
         self.p = np.concatenate([self.p, rows])
 
-    def ring(self, pos: tuple[float, float], colour: tuple[int, int, int], radius: float,
-             grow: float = 2.2, life: float = 0.45, width: int = 6) -> None:
+    def ring(
+        self,
+        pos: tuple[float, float],
+        colour: tuple[int, int, int],
+        radius: float,
+        grow: float = 2.2,
+        life: float = 0.45,
+        width: int = 6,
+    ) -> None:
         """An expanding ring from ``radius`` to ``radius * grow``."""
         self.rings.append(Ring(pos, colour, radius, radius * grow, life, width=width))
 
-    def text(self, text: str, pos: tuple[float, float], colour: tuple[int, int, int],
-             size: int = 64, life: float = 1.2) -> None:
+    def text(
+        self,
+        text: str,
+        pos: tuple[float, float],
+        colour: tuple[int, int, int],
+        size: int = 64,
+        life: float = 1.2,
+    ) -> None:
         """A floating label."""
         self.texts.append(FloatingText(text, pos, colour, size, life))
 
@@ -99,8 +119,10 @@ class Effects:
         """This frame's screen offset."""
         if self.shake < 0.5:
             return 0, 0
-        return (int(self.rng.uniform(-self.shake, self.shake)),
-                int(self.rng.uniform(-self.shake, self.shake)))
+        return (
+            int(self.rng.uniform(-self.shake, self.shake)),
+            int(self.rng.uniform(-self.shake, self.shake)),
+        )
 
     def update(self, dt: float, wind: float = 0.0) -> None:
         """Age and move everything by ``dt`` seconds."""

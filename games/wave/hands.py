@@ -127,8 +127,9 @@ class Hands:
 
     def _enter(self, event: pygame.event.Event) -> None:
         pos = self._arena_pos(event)
-        state = HandState(event.hand_id, self._colour(), pos, float(event.radius),
-                          float(event.confidence))
+        state = HandState(
+            event.hand_id, self._colour(), pos, float(event.radius), float(event.confidence)
+        )
         state.trail.append(pos)
         self.states[event.hand_id] = state
 
@@ -137,9 +138,15 @@ class Hands:
         self.states.clear()
 
 
-def hand_event(kind: int, hand_id: int, pos: tuple[float, float], arena_size: tuple[int, int],
-               radius: float, rel: tuple[float, float] = (0.0, 0.0),
-               confidence: float = 1.0) -> pygame.event.Event:
+def hand_event(
+    kind: int,
+    hand_id: int,
+    pos: tuple[float, float],
+    arena_size: tuple[int, int],
+    radius: float,
+    rel: tuple[float, float] = (0.0, 0.0),
+    confidence: float = 1.0,
+) -> pygame.event.Event:
     """Build a handplay-style event (used by the mouse stand-in and by tests).
 
     Args:
@@ -151,10 +158,16 @@ def hand_event(kind: int, hand_id: int, pos: tuple[float, float], arena_size: tu
         rel: motion since the last event, px.
         confidence: 0..1.
     """
-    return pygame.event.Event(kind, hand_id=hand_id, pos=pos, rel=rel,
-                              norm_pos=(pos[0] / arena_size[0], pos[1] / arena_size[1]),
-                              radius=radius, confidence=confidence,
-                              timestamp=time.monotonic())
+    return pygame.event.Event(
+        kind,
+        hand_id=hand_id,
+        pos=pos,
+        rel=rel,
+        norm_pos=(pos[0] / arena_size[0], pos[1] / arena_size[1]),
+        radius=radius,
+        confidence=confidence,
+        timestamp=time.monotonic(),
+    )
 
 
 class MouseHand:
@@ -183,8 +196,7 @@ class MouseHand:
         self.last_motion = time.monotonic()
         kind = handplay.HANDMOVE if self.inside else handplay.HANDENTER
         self.inside = True
-        pygame.event.post(hand_event(kind, MOUSE_HAND_ID, pos, self.arena_size, MOUSE_RADIUS,
-                                     rel))
+        pygame.event.post(hand_event(kind, MOUSE_HAND_ID, pos, self.arena_size, MOUSE_RADIUS, rel))
 
     def update(self) -> None:
         """Call once a frame: lets an idle mouse leave."""
@@ -195,5 +207,8 @@ class MouseHand:
         """Post HANDLEAVE if the mouse hand is in."""
         if self.inside:
             self.inside = False
-            pygame.event.post(hand_event(handplay.HANDLEAVE, MOUSE_HAND_ID, (0.0, 0.0),
-                                         self.arena_size, MOUSE_RADIUS))
+            pygame.event.post(
+                hand_event(
+                    handplay.HANDLEAVE, MOUSE_HAND_ID, (0.0, 0.0), self.arena_size, MOUSE_RADIUS
+                )
+            )

@@ -82,11 +82,19 @@ class Playfield:
     def hit_effects(self, event: WorldEvent) -> None:
         """Sound and sparks for a hand hitting a ball."""
         colour = self.hand_colours().get(event.hand_id, art.WHITE)
-        self.effects.burst(event.pos, colour, count=int(8 + 22 * event.strength),
-                           speed=200 + 500 * event.strength, size=6)
+        self.effects.burst(
+            event.pos,
+            colour,
+            count=int(8 + 22 * event.strength),
+            speed=200 + 500 * event.strength,
+            size=6,
+        )
         self.effects.ring(event.ball.body.position, colour, event.ball.radius, grow=1.8)
-        self.sounds.play("hit", 0.4 + 0.6 * event.strength, variant=(event.hand_id or 0) + int(
-            event.strength * 3))
+        self.sounds.play(
+            "hit",
+            0.4 + 0.6 * event.strength,
+            variant=(event.hand_id or 0) + int(event.strength * 3),
+        )
 
     def draw_world(self, surface: pygame.Surface) -> tuple[int, int]:
         """Scenery, targets, balls, hands and effects; returns the shake offset used."""
@@ -127,7 +135,7 @@ class Scene:
 
 
 class AttractScene(Scene):
-    """"Wave to play": balls juggle themselves until a hand appears."""
+    """ "Wave to play": balls juggle themselves until a hand appears."""
 
     name = "attract"
 
@@ -146,8 +154,10 @@ class AttractScene(Scene):
         for event in self.field.step(dt):
             if event.kind == "floor":  # a springy meadow keeps the idle screen moving
                 ball = event.ball
-                ball.body.velocity = (ball.body.velocity.x + self.field.world.rng.uniform(
-                    -250, 250), -self.field.world.rng.uniform(650, 900))
+                ball.body.velocity = (
+                    ball.body.velocity.x + self.field.world.rng.uniform(-250, 250),
+                    -self.field.world.rng.uniform(650, 900),
+                )
                 self.field.effects.burst(event.pos, art.GRASS, count=10, speed=220, size=5)
             elif event.kind == "hit":
                 self.field.hit_effects(event)
@@ -167,8 +177,9 @@ class AttractScene(Scene):
             art.draw_text(surface, letter, 190, colour, (x, y), outline=7)
         art.draw_waving_hand(surface, (w / 2, h * 0.55), 70, self.t)
         pulse = int(200 + 55 * math.sin(self.t * 3.0))
-        art.draw_text(surface, "wave your hand to play", 72, (255, 255, pulse),
-                      (w / 2, h * 0.80), outline=5)
+        art.draw_text(
+            surface, "wave your hand to play", 72, (255, 255, pulse), (w / 2, h * 0.80), outline=5
+        )
         if self.field.best:
             art.draw_text(surface, f"best score  {self.field.best}", 44, art.GOLD, (w / 2, 40))
         if self.field.status:
@@ -243,8 +254,12 @@ class PlayScene(Scene):
             field.best = max(field.best, self.score)
             field.sounds.play("end")
             for _ in range(6):
-                field.effects.burst((world.rng.uniform(200, 1080), world.rng.uniform(150, 400)),
-                                    art.BALL_COLOURS[world.rng.randrange(6)], count=40, speed=500)
+                field.effects.burst(
+                    (world.rng.uniform(200, 1080), world.rng.uniform(150, 400)),
+                    art.BALL_COLOURS[world.rng.randrange(6)],
+                    count=40,
+                    speed=500,
+                )
         return None
 
     def _score(self, event: WorldEvent) -> None:
@@ -258,8 +273,13 @@ class PlayScene(Scene):
         field.effects.ring(event.pos, art.GOLD, 60, grow=3.0, life=0.6, width=10)
         field.effects.text(f"+{points}", event.pos, colour, size=96)
         if self.combo > 1:
-            field.effects.text(f"combo x{self.combo}", (event.pos[0], event.pos[1] + 70),
-                               art.WHITE, size=56, life=1.0)
+            field.effects.text(
+                f"combo x{self.combo}",
+                (event.pos[0], event.pos[1] + 70),
+                art.WHITE,
+                size=56,
+                life=1.0,
+            )
         field.effects.kick(10)
         field.sounds.play("score")
         self.combo += 1
@@ -292,24 +312,54 @@ class PlayScene(Scene):
             art.draw_text(surface, f"x{self.combo}", 84, art.GOLD, (100, 70), outline=5)
         if self.banner[1] > 0:
             k = min(1.0, self.banner[1] / 0.4)
-            art.draw_text(surface, self.banner[0], 220, art.GOLD, (w / 2, h * 0.42),
-                          outline=8, alpha=int(255 * k))
+            art.draw_text(
+                surface,
+                self.banner[0],
+                220,
+                art.GOLD,
+                (w / 2, h * 0.42),
+                outline=8,
+                alpha=int(255 * k),
+            )
         if self.over:
             panel = pygame.Surface((760, 330), pygame.SRCALPHA)
             pygame.draw.rect(panel, (20, 30, 70, 190), panel.get_rect(), border_radius=36)
             surface.blit(panel, panel.get_rect(center=(w / 2, h * 0.47)))
             art.draw_text(surface, "TIME!", 150, art.GOLD, (w / 2, h * 0.33), outline=7)
-            art.draw_text(surface, f"{self.score} points  -  {self.stars} stars", 72, art.WHITE,
-                          (w / 2, h * 0.50))
+            art.draw_text(
+                surface,
+                f"{self.score} points  -  {self.stars} stars",
+                72,
+                art.WHITE,
+                (w / 2, h * 0.50),
+            )
             art.draw_text(surface, f"best {self.field.best}", 56, art.GOLD, (w / 2, h * 0.62))
-            art.draw_text(surface, f"next round in {math.ceil(self.over)}", 40, art.WHITE,
-                          (w / 2, h * 0.71), outline=3)
+            art.draw_text(
+                surface,
+                f"next round in {math.ceil(self.over)}",
+                40,
+                art.WHITE,
+                (w / 2, h * 0.71),
+                outline=3,
+            )
         elif self.absent > 0.3:
-            art.draw_text(surface, "come back!", 96, art.WHITE, (w / 2, h * 0.45), outline=6,
-                          alpha=int(255 * min(1.0, self.absent)))
+            art.draw_text(
+                surface,
+                "come back!",
+                96,
+                art.WHITE,
+                (w / 2, h * 0.45),
+                outline=6,
+                alpha=int(255 * min(1.0, self.absent)),
+            )
 
-    def _draw_timer(self, surface: pygame.Surface, center: tuple[float, float], secs: int,
-                    colour: tuple[int, int, int]) -> None:
+    def _draw_timer(
+        self,
+        surface: pygame.Surface,
+        center: tuple[float, float],
+        secs: int,
+        colour: tuple[int, int, int],
+    ) -> None:
         """The seconds left inside a ring that empties as the round runs out."""
         radius = 62
         rect = pygame.Rect(0, 0, 2 * radius, 2 * radius)
@@ -321,8 +371,10 @@ class PlayScene(Scene):
             angles = [-math.pi / 2 + math.tau * frac * i / steps for i in range(steps + 1)]
             cx, cy = center
             outer = [(cx + radius * math.cos(a), cy + radius * math.sin(a)) for a in angles]
-            inner = [(cx + (radius - 10) * math.cos(a), cy + (radius - 10) * math.sin(a))
-                     for a in reversed(angles)]
+            inner = [
+                (cx + (radius - 10) * math.cos(a), cy + (radius - 10) * math.sin(a))
+                for a in reversed(angles)
+            ]
             pygame.draw.polygon(surface, colour, outer + inner)
         art.draw_text(surface, f"{secs}", 80, colour, center, outline=0)
 

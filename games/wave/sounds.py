@@ -19,8 +19,14 @@ VOLUME = 0.5
 PENTATONIC = [0, 2, 4, 7, 9, 12, 14, 16]  # semitones above the root
 
 
-def _tone(freq: float, seconds: float, partials: tuple[float, ...] = (1.0, 0.5, 0.25),
-          attack: float = 0.005, decay: float = 8.0, slide: float = 0.0) -> np.ndarray:
+def _tone(
+    freq: float,
+    seconds: float,
+    partials: tuple[float, ...] = (1.0, 0.5, 0.25),
+    attack: float = 0.005,
+    decay: float = 8.0,
+    slide: float = 0.0,
+) -> np.ndarray:
     """A decaying tone: partials at freq·1, ·2, ·3…, exponential decay (1/s), optional slide."""
     t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
     f = freq * (1.0 + slide * t)  # frequency glides by `slide` per second
@@ -53,20 +59,38 @@ def _note(semitones: float, root: float = 392.0) -> float:
 
 def synthesise() -> dict[str, list[np.ndarray]]:
     """Every sound as float arrays in -1..1 (a list of variants per name)."""
-    hits = [_mix(_tone(_note(s, 262.0), 0.25, (1.0, 0.3, 0.15), decay=14.0),
-                 0.4 * _noise(0.05, 60.0, seed=s)) for s in PENTATONIC[:6]]
+    hits = [
+        _mix(
+            _tone(_note(s, 262.0), 0.25, (1.0, 0.3, 0.15), decay=14.0),
+            0.4 * _noise(0.05, 60.0, seed=s),
+        )
+        for s in PENTATONIC[:6]
+    ]
     bounce = [_tone(_note(s, 130.0), 0.18, (1.0, 0.2), decay=20.0) for s in (0, 4, 7)]
-    pop = [_mix(_noise(0.22, 18.0, seed=7, lowpass=3) * 0.9,
-                _tone(180.0, 0.15, (1.0,), decay=25, slide=-2.0) * 0.6)]
-    arpeggio = np.concatenate([_tone(_note(s), 0.09, (1.0, 0.4, 0.2), decay=10.0)
-                               for s in (0, 4, 7)] + [_tone(_note(12), 0.5, (1.0, 0.5, 0.3),
-                                                            decay=5.0)])
-    start = np.concatenate([_tone(_note(s, 330.0), 0.12, (1.0, 0.5), decay=9.0)
-                            for s in (0, 2, 4, 7, 12)])
-    end = np.concatenate([_tone(_note(s, 262.0), 0.22, (1.0, 0.6, 0.3), decay=5.0)
-                          for s in (12, 7, 4, 0)])
-    return {"hit": hits, "bounce": bounce, "pop": pop, "score": [arpeggio],
-            "start": [start], "end": [end]}
+    pop = [
+        _mix(
+            _noise(0.22, 18.0, seed=7, lowpass=3) * 0.9,
+            _tone(180.0, 0.15, (1.0,), decay=25, slide=-2.0) * 0.6,
+        )
+    ]
+    arpeggio = np.concatenate(
+        [_tone(_note(s), 0.09, (1.0, 0.4, 0.2), decay=10.0) for s in (0, 4, 7)]
+        + [_tone(_note(12), 0.5, (1.0, 0.5, 0.3), decay=5.0)]
+    )
+    start = np.concatenate(
+        [_tone(_note(s, 330.0), 0.12, (1.0, 0.5), decay=9.0) for s in (0, 2, 4, 7, 12)]
+    )
+    end = np.concatenate(
+        [_tone(_note(s, 262.0), 0.22, (1.0, 0.6, 0.3), decay=5.0) for s in (12, 7, 4, 0)]
+    )
+    return {
+        "hit": hits,
+        "bounce": bounce,
+        "pop": pop,
+        "score": [arpeggio],
+        "start": [start],
+        "end": [end],
+    }
 
 
 class Sounds:

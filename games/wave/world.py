@@ -156,15 +156,18 @@ class World:
             (-t, floor, w + t, floor + t, FLOOR),
         ]
         for x0, y0, x1, y1, kind in slabs:
-            shape = pymunk.Poly(self.space.static_body,
-                                [(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+            shape = pymunk.Poly(self.space.static_body, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
             shape.elasticity = 0.7 if kind == WALL else 0.5
             shape.friction = 0.6
             shape.collision_type = kind
             self.space.add(shape)
 
-    def add_ball(self, pos: tuple[float, float] | None = None, velocity: tuple[float, float] = (
-            0.0, 0.0), radius: float | None = None) -> Ball:
+    def add_ball(
+        self,
+        pos: tuple[float, float] | None = None,
+        velocity: tuple[float, float] = (0.0, 0.0),
+        radius: float | None = None,
+    ) -> Ball:
         """Drop a balloon at ``pos`` (default: a random spot above the top third)."""
         r = radius if radius is not None else self.rng.uniform(*BALL_RADIUS)
         if pos is None:
@@ -226,8 +229,9 @@ class World:
 
     # ---- hands ----------------------------------------------------------------------------
 
-    def set_hand(self, hand_id: int, goal: tuple[float, float], radius: float,
-                 catch_up: float = STEP) -> HandBody:
+    def set_hand(
+        self, hand_id: int, goal: tuple[float, float], radius: float, catch_up: float = STEP
+    ) -> HandBody:
         """Create or update the kinematic body of a hand.
 
         Args:
@@ -297,8 +301,10 @@ class World:
         for target in self.targets:  # drift on a slow figure-eight around home
             t = self.time * 0.35 + target.phase
             goal = (target.home[0] + 90 * math.sin(t), target.home[1] + 35 * math.sin(2 * t))
-            target.body.velocity = ((goal[0] - target.body.position.x) / dt,
-                                    (goal[1] - target.body.position.y) / dt)
+            target.body.velocity = (
+                (goal[0] - target.body.position.x) / dt,
+                (goal[1] - target.body.position.y) / dt,
+            )
         h = dt / SUBSTEPS
         for _ in range(SUBSTEPS):
             self._drive_hands(h)
@@ -349,10 +355,16 @@ class World:
         rel = (ball.body.velocity - hand_shape.body.velocity).length
         ball.last_hand = hand_shape.hand_id
         ball.last_hit_time = self.time
-        point = arbiter.contact_point_set.points[0].point_a if arbiter.contact_point_set.points \
+        point = (
+            arbiter.contact_point_set.points[0].point_a
+            if arbiter.contact_point_set.points
             else ball.body.position
-        self.events.append(WorldEvent("hit", (point.x, point.y), min(1.0, rel / 1800.0), ball,
-                                      hand_id=hand_shape.hand_id))
+        )
+        self.events.append(
+            WorldEvent(
+                "hit", (point.x, point.y), min(1.0, rel / 1800.0), ball, hand_id=hand_shape.hand_id
+            )
+        )
 
     def _on_target(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: object) -> None:
         ball_shape, target_shape = arbiter.shapes
@@ -362,15 +374,23 @@ class World:
         target.hit = True
         ball = ball_shape.ball
         pos = target.body.position
-        self.events.append(WorldEvent("score", (pos.x, pos.y), 1.0, ball,
-                                      hand_id=ball.last_hand, target=target))
+        self.events.append(
+            WorldEvent("score", (pos.x, pos.y), 1.0, ball, hand_id=ball.last_hand, target=target)
+        )
 
     def _on_floor(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: object) -> None:
         ball = arbiter.shapes[0].ball
         pos = ball.body.position
         speed = abs(ball.body.velocity.y)
-        self.events.append(WorldEvent("floor", (pos.x, pos.y + ball.radius),
-                                      min(1.0, speed / 900.0), ball, hand_id=ball.last_hand))
+        self.events.append(
+            WorldEvent(
+                "floor",
+                (pos.x, pos.y + ball.radius),
+                min(1.0, speed / 900.0),
+                ball,
+                hand_id=ball.last_hand,
+            )
+        )
 
     def _on_bounce(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: object) -> None:
         a, b = arbiter.shapes

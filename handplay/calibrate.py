@@ -433,10 +433,14 @@ class CalibrationScreen:
             pygame.draw.line(surface, TEXT, (px - 10, py), (px + 10, py), 3)
             pygame.draw.line(surface, TEXT, (px, py - 10), (px, py + 10), 3)
         frame_w = frame.shape[1]
+        # the input maps onto a 1×1 "screen" over the whole view, so a radius comes scaled by
+        # the mean of 1/w and 1/h; undo that to get camera px, then scale to the preview
+        frame_h = frame.shape[0]
+        per_px = 0.5 * (1.0 / frame_w + 1.0 / frame_h)
         for hand in self.inp.hands:  # tracked hands: rings sized by the hand
             u, v = self._frame_view(hand.norm_pos)
             colour = CURSOR_COLOURS[hand.hand_id % len(CURSOR_COLOURS)]
-            r = max(6, int(hand.radius * rect.width / frame_w))
+            r = max(6, int(hand.radius / per_px * rect.width / frame_w))
             pygame.draw.circle(
                 surface, colour, (rect.x + u * rect.width, rect.y + v * rect.height), r, 4
             )

@@ -88,9 +88,12 @@ class Detector:
             is wrong and how to fix it).
 
     Example:
-        >>> det = Detector(make_disc_model(tmp / "disc.onnx"))      # doctest: +SKIP
-        >>> det.detect(render_disc_frame((320, 180), [(100, 90, 20)]))  # doctest: +SKIP
-        [Detection(x=100.0, y=90.0, radius=20.4, score=0.85)]
+        >>> import tempfile, pathlib
+        >>> from handplay.testing import make_disc_model, render_disc_frame
+        >>> det = Detector(make_disc_model(pathlib.Path(tempfile.mkdtemp()) / "disc.onnx"))
+        >>> [d] = det.detect(render_disc_frame((640, 360), [(100.0, 90.0, 20.0)]))
+        >>> round(d.x), round(d.y), round(d.radius)
+        (100, 90, 20)
     """
 
     def __init__(

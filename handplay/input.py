@@ -123,8 +123,19 @@ class Input:
         handplay.SourceError, handplay.ModelError: from ``start()``, in the caller's thread.
 
     Example:
-        >>> with handplay.Input(source=frames, model=disc_model, post_events=False) as inp:
-        ...     inp.wait()                        # doctest: +SKIP
+        Frames instead of a camera (any iterable; here one still frame with a red disc and the
+        test model that finds red discs), hands polled instead of posted:
+
+        >>> import itertools, pathlib, tempfile, time, handplay.testing as ht
+        >>> model = ht.make_disc_model(pathlib.Path(tempfile.mkdtemp()) / "disc.onnx")
+        >>> frames = itertools.repeat(ht.render_disc_frame((640, 360), [(320.0, 180.0, 30.0)]))
+        >>> with Input(frames, model=model, calibration=Calibration(mirror=False),
+        ...            screen_size=(1280, 720), post_events=False) as inp:
+        ...     while not inp.hands:
+        ...         time.sleep(0.01)
+        ...     hand = inp.hands[0]
+        >>> hand.hand_id, [round(v, -1) for v in hand.pos], round(hand.radius, -1)
+        (1, [640.0, 360.0], 60.0)
     """
 
     def __init__(
@@ -169,7 +180,6 @@ class Input:
         self._frames = 0
         self._lost_count = 0
         self._poster = EventPoster()
-        self._first: Frame | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -200,7 +210,7 @@ class Input:
         )
         source = self._source_arg if self._source_arg is not None else self.calibration.camera
         self.source = open_source(source, paced=self.paced)
-        self._first = self.source.open()
+        self.source.open()  # reads the first frame: a bad source fails here; read() delivers it
         if self._screen_size is None:
             surface = pygame.display.get_surface() if pygame.display.get_init() else None
             self._screen_size = surface.get_size() if surface is not None else (1280, 720)
@@ -330,13 +340,10 @@ class Input:
 
     def _run(self) -> None:
         try:
-            frame, self._first = self._first, None
             while not self._stop.is_set():
-                if frame is None:
-                    frame = self.source.read(timeout=0.1)
+                frame = self.source.read(timeout=0.1)
                 if frame is not None:
                     self._process(frame)
-                    frame = None
                 elif self.source.ended:
                     break
                 elif self.source.lost:

@@ -7,9 +7,13 @@ at each centre, a size output with the radius). Building the model needs the ``o
 (the ``dev`` extra); running it needs only onnxruntime.
 
 Example:
-    >>> import handplay, handplay.testing as ht
-    >>> det = handplay.Detector(ht.make_disc_model(tmp / "disc.onnx"))  # doctest: +SKIP
+    >>> import tempfile, pathlib, handplay, handplay.testing as ht
+    >>> model = ht.make_disc_model(pathlib.Path(tempfile.mkdtemp()) / "disc.onnx")
     >>> frames = ht.disc_clip([ht.linear_path((40, 90), (280, 90), 30, radius=16)], (320, 180), 30)
+    >>> with handplay.Input(frames, model=model, post_events=False, paced=False) as inp:
+    ...     finished = inp.wait(timeout=10)
+    >>> finished, inp.stats.frames
+    (True, 30)
 """
 
 from __future__ import annotations

@@ -173,7 +173,7 @@ def test_target_view_shows_the_blob_of_open_hands(clip):
 
         def target_at_hand():
             tool.draw()
-            r = tool.target_rect
+            r = tool.painter.target_rect
             x, y = _truth(0)
             px = (round(r.x + x * r.w / SIZE[0]), round(r.y + y * r.h / SIZE[1]))
             return tool.screen.get_at(px)[:3]

@@ -36,7 +36,6 @@ import logging
 import math
 import os
 import sys
-import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -46,7 +45,8 @@ import pygame
 
 from training import annotate_draw as draw
 from training import flow
-from training.annotate_store import HUMAN, LabelStore, StepReport
+from training.annotate_batch import propagate_batch
+from training.annotate_store import HUMAN, LabelStore
 from training.annotate_video import ClipError, ClipReader
 from training.labels import HandLabel, LabelError, clip_labels_path
 
@@ -56,34 +56,9 @@ WINDOW = (1280, 720)  # default window size
 SIDE_PANEL = 320  # px on the right for the target view and the help
 TIMELINE_H = 22  # px height of the scrub bar
 STATUS_H = 64  # px under the frame for the timeline and two status lines
-TARGET_WIDTH = 320  # training input width the target view simulates
-TARGET_STRIDE = 4  # model output stride the target view simulates
 WHEEL_STEP = 1.08  # radius factor per wheel notch
 MIN_RADIUS = 4.0  # px: smallest marker
 HIT_SLACK = 6.0  # window px beyond the ring that still picks a marker
-
-HELP = [
-    ("click / drag", "add or pick / move"),
-    ("wheel", "resize marker"),
-    ("right click", "delete marker"),
-    ("C", "class open / other"),
-    ("Del, X", "delete selected"),
-    ("Tab", "select next marker"),
-    ("Right / Left", "step (Right = flow)"),
-    ("Shift+Right", "step without flow"),
-    ("PgDn / PgUp", "one second"),
-    ("Home / End", "first / last frame"),
-    ("Space", "play / pause"),
-    ("] / [", "next / prev flag"),
-    ("I", "interpolate keyframes"),
-    ("F", "optical flow on / off"),
-    ("N", "frame has no hands"),
-    ("M / A", "model proposals / accept"),
-    ("Ctrl+Z / Ctrl+Y", "undo / redo"),
-    ("T / H", "target view / help"),
-    ("Esc, Q", "quit (all saved)"),
-]
-
 
 class Proposal(NamedTuple):
     """A marker offered, not yet placed: from the model, or held back by optical flow.
@@ -148,15 +123,11 @@ class Annotator:
         self._scrubbing = False
         self._mouse = (0, 0)
         self._play_clock = 0.0
-        self._surface_cache: tuple[int, pygame.Surface] | None = None
-        self.target_rect: pygame.Rect | None = None  # where the target view was last drawn
-        self._timeline_cache: tuple[tuple, pygame.Surface] | None = None
         pygame.init()
         self.screen = pygame.display.set_mode(window)
         pygame.display.set_caption(f"annotate {Path(clip).name}")
         pygame.key.set_repeat(300, 40)
-        self.font = pygame.font.Font(None, 20)
-        self.small = pygame.font.Font(None, 17)
+        self.painter = draw.Painter()
         self._layout(window)
         beyond = [f for f in self.store.records if f >= self.clip.frame_count]
         if beyond:
@@ -194,7 +165,8 @@ class Annotator:
                 best, best_d = i, d
         return best
 
-    def _selected_index(self) -> int | None:
+    def selected_index(self) -> int | None:
+        """Index of the selected marker among this frame's hands, or None."""
         for i, h in enumerate(self.store.hands(self.frame)):
             if h.track is not None and h.track == self.selected:
                 return i
@@ -221,7 +193,7 @@ class Annotator:
         if use_flow and self.store.hands(self.frame):
             report = self.store.propagate(self.frame, self.gray(self.frame),
                                           self.gray(self.frame + 1))
-            self.message = _describe(self.frame, report)
+            self.message = report.describe(self.frame)
             if report.held:
                 self.proposals[self.frame + 1] = [
                     Proposal(h.x, h.y, h.r, 1.0, h.track, h.cls) for h in report.held]
@@ -328,14 +300,14 @@ class Annotator:
         elif key == pygame.K_c:
             self._toggle_class()
         elif key in (pygame.K_DELETE, pygame.K_BACKSPACE, pygame.K_x):
-            i = self._selected_index()
+            i = self.selected_index()
             if i is not None:
                 self.store.delete(self.frame, i)
                 self.message = "deleted (Ctrl+Z undoes)"
         elif key == pygame.K_TAB:
             hands = self.store.hands(self.frame)
             if hands:
-                i = self._selected_index()
+                i = self.selected_index()
                 self.selected = hands[0 if i is None else (i + 1) % len(hands)].track
         elif key == pygame.K_i:
             done = self.store.interpolate(self.frame)
@@ -371,7 +343,7 @@ class Annotator:
         self.message = f"{what}: {name}"
 
     def _toggle_class(self) -> None:
-        i = self._selected_index()
+        i = self.selected_index()
         if i is None:
             i = self._hit(self._mouse)
         if i is None:
@@ -452,7 +424,7 @@ class Annotator:
     def _wheel(self, notches: int) -> None:
         i = self._hit(self._mouse)
         if i is None:
-            i = self._selected_index()
+            i = self.selected_index()
         if i is None or notches == 0:
             return
         h = self.store.hands(self.frame)[i]
@@ -477,84 +449,18 @@ class Annotator:
                 self.playing = False
             self.seek(self.frame + steps)
 
+    def current_image(self):
+        """The BGR image of the current frame (steps back if the file ends early)."""
+        try:
+            return self.clip.frame(self.frame)
+        except ClipError as e:  # the container promised more frames than it holds
+            self.message = str(e)
+            self.frame = self.clip.frame_count - 1
+            return self.clip.frame(self.frame)
+
     def draw(self) -> None:
         """Draw the whole window."""
-        scr = self.screen
-        scr.fill(draw.BG)
-        if self._surface_cache is None or self._surface_cache[0] != self.frame:
-            try:
-                image = self.clip.frame(self.frame)
-            except ClipError as e:  # the container promised more frames than it holds
-                self.message = str(e)
-                self.frame = self.clip.frame_count - 1
-                image = self.clip.frame(self.frame)
-            self._surface_cache = (self.frame, draw.frame_surface(image, self.view.size))
-        scr.blit(self._surface_cache[1], self.view)
-        sel = self._selected_index()
-        for i, h in enumerate(self.store.hands(self.frame)):
-            draw.draw_marker(scr, self.small, h, self.to_screen, self.scale, i == sel)
-        for d in self.proposals.get(self.frame, []):
-            sx, sy = self.to_screen(d.x, d.y)
-            text = f"? model {d.score:.2f}" if d.track is None else f"? flow {d.track}"
-            draw.draw_proposal(scr, self.small, sx, sy, d.radius * self.scale, text)
-        if self.store.annotated(self.frame) and not self.store.hands(self.frame):
-            draw.label(scr, self.font, "annotated: no hands (N undoes)", draw.TEXT,
-                       self.view.centerx, self.view.y + 24)
-        self._draw_panel()
-        self._draw_status()
-
-    def _draw_panel(self) -> None:
-        scr = self.screen
-        pygame.draw.rect(scr, draw.PANEL, self.panel)
-        x, y = self.panel.x + 10, 8
-        if self.show_target:
-            w = SIDE_PANEL - 20
-            h = round(w * self.clip.height / self.clip.width)
-            scr.blit(self.small.render("training target (heatmap; grey = ignored)", True,
-                                       draw.DIM), (x, y))
-            y += 18
-            try:
-                surf = draw.target_surface(self.store.hands(self.frame),
-                                           (self.clip.width, self.clip.height), TARGET_WIDTH,
-                                           TARGET_STRIDE, (w, h))
-                scr.blit(surf, (x, y))
-                self.target_rect = pygame.Rect(x, y, w, h)
-            except ImportError as e:
-                scr.blit(self.small.render(f"unavailable: {e}", True, draw.FLAG), (x, y))
-            if not self.store.annotated(self.frame):
-                scr.blit(self.small.render("frame not annotated: not used", True, draw.FLAG),
-                         (x + 4, y + 4))
-            y += h + 10
-        if self.show_help:
-            y = draw.draw_text_lines(scr, self.small, [("keys (H hides)", draw.DIM)], x, y)
-            draw.draw_text_lines(scr, self.small, HELP, x, y, key_width=110)
-
-    def _draw_status(self) -> None:
-        scr = self.screen
-        key = (self.store.saves, len(self.store.records), self.clip.frame_count)
-        if self._timeline_cache is None or self._timeline_cache[0] != key:
-            ticks = draw.timeline_surface(self.timeline.size, self.clip.frame_count,
-                                          sorted(self.store.records), self.store.keyframes(),
-                                          self.store.flagged())
-            self._timeline_cache = (key, ticks)
-        scr.blit(self._timeline_cache[1], self.timeline)
-        x = self.timeline.x + draw.timeline_x(self.frame, self.clip.frame_count, self.timeline.w)
-        pygame.draw.rect(scr, draw.SELECT, (x - 2, self.timeline.y - 3, 4, self.timeline.h + 6))
-        hands = self.store.hands(self.frame)
-        kinds = {}
-        for h in hands:
-            kinds[h.label_source] = kinds.get(h.label_source, 0) + 1
-        what = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"
-        line1 = (f"frame {self.frame} of 0-{self.clip.frame_count - 1}   "
-                 f"{self.frame / self.clip.fps:6.2f} s   markers: {what}   "
-                 f"flow {'ON' if self.flow_on else 'off'}   "
-                 f"{'playing' if self.playing else 'paused'}   "
-                 f"annotated frames {len(self.store.records)}   saved x{self.store.saves}")
-        flags = [h.flag for h in hands if h.flag]
-        line2 = ("! " + flags[0]) if flags else self.message
-        y = self.timeline.bottom + 6
-        scr.blit(self.font.render(line1, True, draw.TEXT), (10, y))
-        scr.blit(self.font.render(line2, True, draw.FLAG if flags else draw.DIM), (10, y + 18))
+        self.painter.draw(self)
 
     def run(self, max_frames: int | None = None, fps: int = 60) -> None:
         """The event loop; ``max_frames`` stops it after that many frames (tests, screenshots)."""
@@ -579,62 +485,6 @@ class Annotator:
         pygame.display.quit()
 
 
-def _describe(frame: int, report: StepReport, window: bool = True) -> str:
-    parts = []
-    if report.carried:
-        parts.append(f"carried {len(report.carried)} marker(s) to frame {frame + 1}")
-    if report.kept:
-        parts.append(f"kept keyframe(s) {report.kept}")
-    for track, reason in report.lost:
-        parts.append(f"marker {track} stopped at frame {frame} ({reason})")
-    if report.held and window:
-        parts.append(f"{len(report.held)} other marker(s) offered: A accepts, or click hands")
-    elif report.lost and not window:
-        parts.append(f"frame {frame + 1} not written: place the lost marker there in the "
-                     f"window, then run again from {frame + 1}")
-    return "; ".join(parts) or "nothing to carry"
-
-
-def _parse_range(text: str, count: int) -> tuple[int, int]:
-    try:
-        a, b = (int(p) for p in text.split(":"))
-    except ValueError:
-        raise SystemExit(
-            f"--propagate must look like START:END (frame numbers), not {text!r}"
-        ) from None
-    if not 0 <= a < b < count:
-        raise SystemExit(f"--propagate {text}: need 0 <= START < END <= {count - 1} "
-                         f"(the clip has {count} frames, numbered from 0)")
-    return a, b
-
-
-def propagate_batch(clip: str | os.PathLike[str], start: int, end: int) -> int:
-    """Carry the markers of frame ``start`` through frame ``end`` and save; print progress.
-
-    Returns:
-        The last frame that received markers.
-    """
-    reader = ClipReader(clip)
-    store = LabelStore(clip_labels_path(clip), reader.width, reader.height)
-    if not store.hands(start):
-        raise SystemExit(f"frame {start} of {clip} has no markers to propagate; place them "
-                         "first (python -m training.annotate CLIP)")
-    t0 = time.perf_counter()
-
-    def progress(f: int, report: StepReport) -> None:
-        if report.lost or (f - start) % 25 == 0:
-            print(f"frame {f} -> {f + 1}: {_describe(f, report, window=False)}", flush=True)
-
-    with store.deferred_saves():  # one write at the end (also on Ctrl+C), not one per frame
-        last = store.propagate_range(start, end, lambda i: flow.to_gray(reader.frame(i)),
-                                     progress)
-    ms = (time.perf_counter() - t0) * 1000 / max(1, last - start)
-    print(f"markers carried from frame {start} to frame {last} (asked for {end}); "
-          f"{ms:.1f} ms per frame; saved {store.path}")
-    reader.close()
-    return last
-
-
 def main(argv: list[str] | None = None, max_frames: int | None = None) -> int:
     """Command line entry point; ``max_frames`` ends the window loop early (tests)."""
     parser = argparse.ArgumentParser(prog="python -m training.annotate", description=__doc__,
@@ -649,10 +499,7 @@ def main(argv: list[str] | None = None, max_frames: int | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.propagate:
-            reader = ClipReader(args.clip)
-            count = reader.frame_count
-            reader.close()
-            propagate_batch(args.clip, *_parse_range(args.propagate, count))
+            propagate_batch(args.clip, args.propagate)
             return 0
         try:
             w, h = (int(v) for v in args.window.lower().split("x"))

@@ -1,4 +1,6 @@
-"""Drawing for the annotation tool: markers, timeline, target view, help. pygame only, no state.
+"""Drawing for the annotation tool: frame, markers, timeline, target view, help, status.
+
+:class:`Painter` reads an ``Annotator``'s state and draws its window; it never changes labels.
 
 Colours say who placed a marker: open hands green, "other" hands orange; a thick ring is a
 human keyframe, a thin ring was carried by optical flow, a dotted ring was interpolated; a red
@@ -28,6 +30,30 @@ SELECT = (255, 255, 255)
 KEY_TICK = (70, 220, 110)
 FLOW_TICK = (90, 150, 255)
 EMPTY_TICK = (140, 146, 160)
+TARGET_WIDTH = 320  # training input width the target view simulates
+TARGET_STRIDE = 4  # model output stride the target view simulates
+
+HELP = [
+    ("click / drag", "add or pick / move"),
+    ("wheel", "resize marker"),
+    ("right click", "delete marker"),
+    ("C", "class open / other"),
+    ("Del, X", "delete selected"),
+    ("Tab", "select next marker"),
+    ("Right / Left", "step (Right = flow)"),
+    ("Shift+Right", "step without flow"),
+    ("PgDn / PgUp", "one second"),
+    ("Home / End", "first / last frame"),
+    ("Space", "play / pause"),
+    ("] / [", "next / prev flag"),
+    ("I", "interpolate keyframes"),
+    ("F", "optical flow on / off"),
+    ("N", "frame has no hands"),
+    ("M / A", "model proposals / accept"),
+    ("Ctrl+Z / Ctrl+Y", "undo / redo"),
+    ("T / H", "target view / help"),
+    ("Esc, Q", "quit (all saved)"),
+]
 
 
 def frame_surface(frame_bgr: np.ndarray, size: tuple[int, int]) -> pygame.Surface:
@@ -64,7 +90,8 @@ def draw_marker(
     if hand.label_source == "interp":
         _dashed_circle(surf, colour, (cx, cy), r, 2, 24)
     else:
-        pygame.draw.circle(surf, colour, (cx, cy), r, 3 if hand.label_source == "human" else 1)
+        width = 3 if hand.label_source == "human" else 2 if hand.flag else 1
+        pygame.draw.circle(surf, colour, (cx, cy), r, width)
     pygame.draw.line(surf, colour, (cx - 5, cy), (cx + 5, cy), 1)
     pygame.draw.line(surf, colour, (cx, cy - 5), (cx, cy + 5), 1)
     tag = f"{'' if hand.track is None else hand.track} {hand.cls}"
@@ -157,3 +184,92 @@ def draw_text_lines(surf: pygame.Surface, font: pygame.font.Font, lines: Sequenc
             surf.blit(font.render(line[0], True, line[1] if len(line) > 1 else TEXT), (x, y))
         y += step
     return y
+
+
+class Painter:
+    """Draws an annotation window; keeps the fonts and the surfaces worth caching.
+
+    Attributes:
+        target_rect: where the target view was last drawn (None before, or when hidden).
+    """
+
+    def __init__(self) -> None:
+        self.font = pygame.font.Font(None, 20)
+        self.small = pygame.font.Font(None, 17)
+        self.target_rect: pygame.Rect | None = None
+        self._frame: tuple[int, pygame.Surface] | None = None
+        self._ticks: tuple[tuple, pygame.Surface] | None = None
+
+    def draw(self, tool) -> None:
+        """Draw ``tool`` (an ``training.annotate.Annotator``) into ``tool.screen``."""
+        scr = tool.screen
+        scr.fill(BG)
+        if self._frame is None or self._frame[0] != tool.frame:
+            image = tool.current_image()
+            self._frame = (tool.frame, frame_surface(image, tool.view.size))
+        scr.blit(self._frame[1], tool.view)
+        hands = tool.store.hands(tool.frame)
+        sel = tool.selected_index()
+        for i, h in enumerate(hands):
+            draw_marker(scr, self.small, h, tool.to_screen, tool.scale, i == sel)
+        for d in tool.proposals.get(tool.frame, []):
+            sx, sy = tool.to_screen(d.x, d.y)
+            text = f"? model {d.score:.2f}" if d.track is None else f"? flow {d.track}"
+            draw_proposal(scr, self.small, sx, sy, d.radius * tool.scale, text)
+        if tool.store.annotated(tool.frame) and not hands:
+            label(scr, self.font, "annotated: no hands (N undoes)", TEXT, tool.view.centerx,
+                  tool.view.y + 24)
+        self._panel(tool)
+        self._status(tool)
+
+    def _panel(self, tool) -> None:
+        scr = tool.screen
+        pygame.draw.rect(scr, PANEL, tool.panel)
+        x, y = tool.panel.x + 10, 8
+        self.target_rect = None
+        if tool.show_target:
+            w = tool.panel.w - 20
+            h = round(w * tool.clip.height / tool.clip.width)
+            scr.blit(self.small.render("training target (heatmap; grey = ignored)", True, DIM),
+                     (x, y))
+            y += 18
+            try:
+                surf = target_surface(tool.store.hands(tool.frame),
+                                      (tool.clip.width, tool.clip.height), TARGET_WIDTH,
+                                      TARGET_STRIDE, (w, h))
+                scr.blit(surf, (x, y))
+                self.target_rect = pygame.Rect(x, y, w, h)
+            except ImportError as e:
+                scr.blit(self.small.render(f"unavailable: {e}", True, FLAG), (x, y))
+            if not tool.store.annotated(tool.frame):
+                scr.blit(self.small.render("frame not annotated: not used", True, FLAG),
+                         (x + 4, y + 4))
+            y += h + 10
+        if tool.show_help:
+            y = draw_text_lines(scr, self.small, [("keys (H hides)", DIM)], x, y)
+            draw_text_lines(scr, self.small, HELP, x, y, key_width=110)
+
+    def _status(self, tool) -> None:
+        scr, store, count, bar = tool.screen, tool.store, tool.clip.frame_count, tool.timeline
+        key = (store.saves, len(store.records), count)
+        if self._ticks is None or self._ticks[0] != key:
+            ticks = timeline_surface(bar.size, count, sorted(store.records), store.keyframes(),
+                                     store.flagged())
+            self._ticks = (key, ticks)
+        scr.blit(self._ticks[1], bar)
+        x = bar.x + timeline_x(tool.frame, count, bar.w)
+        pygame.draw.rect(scr, SELECT, (x - 2, bar.y - 3, 4, bar.h + 6))
+        hands = store.hands(tool.frame)
+        kinds: dict[str, int] = {}
+        for h in hands:
+            kinds[h.label_source] = kinds.get(h.label_source, 0) + 1
+        what = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"
+        line1 = (f"frame {tool.frame} of 0-{count - 1}   {tool.frame / tool.clip.fps:6.2f} s   "
+                 f"markers: {what}   flow {'ON' if tool.flow_on else 'off'}   "
+                 f"{'playing' if tool.playing else 'paused'}   "
+                 f"annotated frames {len(store.records)}   saved x{store.saves}")
+        flags = [h.flag for h in hands if h.flag]
+        line2 = ("! " + flags[0]) if flags else tool.message
+        y = bar.bottom + 6
+        scr.blit(self.font.render(line1, True, TEXT), (10, y))
+        scr.blit(self.font.render(line2, True, FLAG if flags else DIM), (10, y + 18))

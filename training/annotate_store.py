@@ -58,6 +58,22 @@ class StepReport(NamedTuple):
     kept: list[int]
     held: list[HandLabel]
 
+    def describe(self, frame: int, window: bool = True) -> str:
+        """One line for the status bar (``window``) or the batch log, ``frame`` = source."""
+        parts = []
+        if self.carried:
+            parts.append(f"carried {len(self.carried)} marker(s) to frame {frame + 1}")
+        if self.kept:
+            parts.append(f"kept keyframe(s) {self.kept}")
+        for track, reason in self.lost:
+            parts.append(f"marker {track} stopped at frame {frame} ({reason})")
+        if self.held and window:
+            parts.append(f"{len(self.held)} other marker(s) offered: A accepts, or click hands")
+        elif self.lost and not window:
+            parts.append(f"frame {frame + 1} not written: place the lost marker there in the "
+                         f"window, then run again from {frame + 1}")
+        return "; ".join(parts) or "nothing to carry"
+
 
 class LabelStore:
     """All markers of one clip, loaded from and saved to its ``.labels.jsonl``.

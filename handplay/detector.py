@@ -222,6 +222,12 @@ def _open_session(path: Path, threads: int) -> ort.InferenceSession:
     """Open and validate an ONNX model against the contract."""
     fix = "pass model=None for the shipped model, or train one with python -m training.fit"
     if not path.exists():
+        if path == DEFAULT_MODEL:
+            raise ModelError(
+                f"the shipped model {path} is missing: restore it from the handplay "
+                "repository (git checkout assets/models) or train one with "
+                "python -m training.fit and pass model=PATH"
+            )
         raise ModelError(f"model file {path} does not exist; {fix}")
     if path.is_dir():
         raise ModelError(f"model path {path} is a folder, not an .onnx file; {fix}")

@@ -75,13 +75,12 @@ def _dashed_circle(surf: pygame.Surface, colour, centre, radius: float, width: i
 
 def draw_marker(
     surf: pygame.Surface,
-    font: pygame.font.Font,
     hand: HandLabel,
     to_screen,
     scale: float,
     selected: bool,
 ) -> None:
-    """Draw one hand marker; ``to_screen`` maps frame pixels to window pixels."""
+    """Draw one marker's ring and cross; ``to_screen`` maps frame pixels to window pixels."""
     cx, cy = to_screen(hand.x, hand.y)
     r = max(3.0, hand.r * scale)
     colour = FLAG if hand.flag else (OPEN if hand.cls == "open" else OTHER)
@@ -94,12 +93,19 @@ def draw_marker(
         pygame.draw.circle(surf, colour, (cx, cy), r, width)
     pygame.draw.line(surf, colour, (cx - 5, cy), (cx + 5, cy), 1)
     pygame.draw.line(surf, colour, (cx, cy - 5), (cx, cy + 5), 1)
+
+
+def draw_marker_label(surf: pygame.Surface, font: pygame.font.Font, hand: HandLabel,
+                      to_screen, scale: float) -> None:
+    """The tag above a marker (track, class, who placed it); drawn after every ring."""
+    cx, cy = to_screen(hand.x, hand.y)
+    colour = FLAG if hand.flag else (OPEN if hand.cls == "open" else OTHER)
     tag = f"{'' if hand.track is None else hand.track} {hand.cls}"
     if hand.label_source != "human":
         tag += f" ({hand.label_source})"
     if hand.flag:
         tag = "! " + tag
-    label(surf, font, tag, colour, cx, cy - r - 3)
+    label(surf, font, tag, colour, cx, cy - max(3.0, hand.r * scale) - 3)
 
 
 def draw_proposal(surf: pygame.Surface, font: pygame.font.Font, x: float, y: float, r: float,
@@ -211,7 +217,9 @@ class Painter:
         hands = tool.store.hands(tool.frame)
         sel = tool.selected_index()
         for i, h in enumerate(hands):
-            draw_marker(scr, self.small, h, tool.to_screen, tool.scale, i == sel)
+            draw_marker(scr, h, tool.to_screen, tool.scale, i == sel)
+        for h in hands:
+            draw_marker_label(scr, self.small, h, tool.to_screen, tool.scale)
         for d in tool.proposals.get(tool.frame, []):
             sx, sy = tool.to_screen(d.x, d.y)
             text = f"? model {d.score:.2f}" if d.track is None else f"? flow {d.track}"

@@ -239,9 +239,12 @@ def test_model_proposals_can_be_accepted(tmp_path):
         _key(pygame.K_RIGHT, pygame.KMOD_LSHIFT)
         tool.run(max_frames=1)
         assert len(tool.proposals[1]) == 2
+        (wrong,) = [p for p in tool.proposals[1] if p.y < 100]
+        _click(tool.to_screen(wrong.x, wrong.y), button=3)  # dismiss a proposal
         _key(pygame.K_a)
         tool.run(max_frames=1)
-        assert len(tool.store.hands(1)) == 2 and not tool.proposals[1]
+        (h,) = tool.store.hands(1)
+        assert abs(h.x - 100) < 3 and not tool.proposals[1]
         # Pressing on a proposal and dragging accepts it where it is dropped.
         _key(pygame.K_RIGHT, pygame.KMOD_LSHIFT)
         tool.run(max_frames=1)

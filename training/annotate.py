@@ -14,7 +14,7 @@ Controls (also on screen, H hides them):
 
     click            add a marker (or pick the one under the mouse); drag moves it
     wheel            resize the marker under the mouse (or the selected one)
-    right click      delete the marker under the mouse
+    right click      delete the marker (or dismiss the proposal) under the mouse
     C                class: open / other         Del, X   delete the selected marker
     Tab              select the next marker
     Right / Left     next / previous frame; Right carries the markers by optical flow
@@ -366,9 +366,13 @@ class Annotator:
             return
         i = self._hit(pos)
         if button == 3:
+            prop = self._hit_proposal(pos) if i is None else None
             if i is not None:
                 self.store.delete(self.frame, i)
                 self.message = "deleted (Ctrl+Z undoes)"
+            elif prop is not None:  # proposals are not labels: dismissing one needs no undo
+                self.proposals[self.frame].remove(prop)
+                self.message = "proposal dismissed"
             return
         if i is None:
             prop = self._hit_proposal(pos)

@@ -36,7 +36,7 @@ TARGET_STRIDE = 4  # model output stride the target view simulates
 HELP = [
     ("click / drag", "add or pick / move"),
     ("wheel", "resize marker"),
-    ("right click", "delete marker"),
+    ("right click", "delete / dismiss"),
     ("C", "class open / other"),
     ("Del, X", "delete selected"),
     ("Tab", "select next marker"),

@@ -41,6 +41,7 @@ from typing import NamedTuple
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # batch mode output stays clean
 
+import numpy as np
 import pygame
 
 from training import annotate_draw as draw
@@ -109,15 +110,16 @@ class Annotator:
         self.store = LabelStore(clip_labels_path(clip), self.clip.width, self.clip.height)
         self.model_path = model
         self._detector = None
-        self.proposals: dict[int, list] = {}
+        self.proposals: dict[int, list[Proposal]] = {}  # frame -> offered markers
         self.frame = 0
         self.selected: int | None = None  # track id of the selected marker
         self.flow_on = True
         self.show_help = True
         self.show_target = True
         self.playing = False
-        self.message = f"{len(self.store.records)} annotated frames loaded" if self.store.records \
-            else "click on a hand to place a marker; H toggles this help"
+        self.message = (f"{len(self.store.records)} annotated frames loaded"
+                        if self.store.records
+                        else "click on a hand to place a marker; H toggles this help")
         self.running = True
         self._drag: _Drag | None = None
         self._scrubbing = False
@@ -174,7 +176,7 @@ class Annotator:
 
     # ---- frames ------------------------------------------------------------------------
 
-    def gray(self, index: int):
+    def gray(self, index: int) -> np.ndarray:
         """Greyscale frame ``index`` (for optical flow)."""
         return flow.to_gray(self.clip.frame(index))
 
@@ -225,7 +227,7 @@ class Annotator:
         self.proposals[self.frame] = [Proposal(d.x, d.y, d.radius, d.score) for d in dets]
         self.message = f"model proposes {len(dets)} marker(s): click one or A to accept"
 
-    def accept(self, which: list | None = None) -> None:
+    def accept(self, which: list[Proposal] | None = None) -> None:
         """Turn proposals of this frame (all when ``which`` is None) into human markers."""
         props = self.proposals.get(self.frame, [])
         take = props if which is None else which
@@ -241,7 +243,7 @@ class Annotator:
         self.selected = new[-1].track
         self.message = f"accepted {len(new)} proposal(s)"
 
-    def _hit_proposal(self, pos: tuple[int, int]):
+    def _hit_proposal(self, pos: tuple[int, int]) -> Proposal | None:
         x, y = self.to_frame(*pos)
         for d in self.proposals.get(self.frame, []):
             if math.hypot(d.x - x, d.y - y) <= d.radius:
@@ -453,7 +455,7 @@ class Annotator:
                 self.playing = False
             self.seek(self.frame + steps)
 
-    def current_image(self):
+    def current_image(self) -> np.ndarray:
         """The BGR image of the current frame (steps back if the file ends early)."""
         try:
             return self.clip.frame(self.frame)

@@ -246,3 +246,16 @@ def test_parse_args():
     assert parse_args(["--source", "clip.mp4"]).source == "clip.mp4"
     with pytest.raises(SystemExit):
         parse_args(["--max-frames", "0"])
+
+
+def test_generated_sounds_are_audible_and_never_clip():
+    from games.wave.sounds import SAMPLE_RATE, synthesise
+
+    sounds = synthesise()
+    assert {"hit", "bounce", "pop", "score", "start", "end"} <= set(sounds)
+    for name, variants in sounds.items():
+        for wave in variants:
+            peak = float(abs(wave).max())
+            assert 0.3 < peak <= 0.95, f"{name} peaks at {peak}"
+            assert 0.05 < len(wave) / SAMPLE_RATE < 2.0
+            assert abs(wave[-50:]).max() < 0.2 * peak, f"{name} must fade out, not click"

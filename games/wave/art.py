@@ -199,6 +199,45 @@ class Clouds:
             surface.blit(sprite, (x, y))
 
 
+class WindStreaks:
+    """Thin streaks that fly with the wind, so players can see which way it will push."""
+
+    COUNT = 22
+
+    def __init__(self, size: tuple[int, int], seed: int = 9) -> None:
+        self.size = size
+        self.rng = random.Random(seed)
+        w, h = size
+        floor = h - GROUND_HEIGHT
+        self.streaks = [
+            [self.rng.uniform(0, w), self.rng.uniform(40, floor - 20), self.rng.uniform(0.6, 1.4)]
+            for _ in range(self.COUNT)
+        ]
+        self.wind = 0.0
+
+    def update(self, dt: float, wind: float) -> None:
+        """Move each streak at a speed that follows the wind (px/s² read as px/s, ×2.5)."""
+        self.wind = wind
+        w = self.size[0]
+        for streak in self.streaks:
+            streak[0] += wind * 2.5 * streak[2] * dt
+            if streak[0] > w + 120:
+                streak[0] -= w + 240
+            elif streak[0] < -120:
+                streak[0] += w + 240
+
+    def draw(self, surface: pygame.Surface) -> None:
+        """Streak length and brightness grow with the wind; calm air shows none."""
+        strength = min(1.0, abs(self.wind) / 200.0)
+        if strength < 0.15:
+            return
+        colour = (225, 240, 255) if strength > 0.5 else (200, 225, 250)
+        direction = 1 if self.wind > 0 else -1
+        for x, y, k in self.streaks:
+            length = 70 * strength * k
+            pygame.draw.line(surface, colour, (x, y), (x - direction * length, y), 2)
+
+
 def draw_ball(
     surface: pygame.Surface,
     ball: Ball,

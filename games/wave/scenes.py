@@ -53,6 +53,7 @@ class Playfield:
         self.sounds = sounds
         self.background = art.make_background(size)
         self.clouds = art.Clouds(size)
+        self.streaks = art.WindStreaks(size)
         self.best = 0
         self.status = ""  # a line for the attract screen, e.g. "no camera: mouse mode"
 
@@ -73,6 +74,7 @@ class Playfield:
         self.world.step(dt)
         self.effects.update(dt, self.world.wind)
         self.clouds.update(dt, self.world.wind)
+        self.streaks.update(dt, self.world.wind)
         return list(self.world.events)
 
     def hand_colours(self) -> dict[int, tuple[int, int, int]]:
@@ -101,6 +103,7 @@ class Playfield:
         offset = self.effects.shake_offset()
         surface.blit(self.background, offset)
         self.clouds.draw(surface)
+        self.streaks.draw(surface)
         now = self.world.time
         for target in self.world.targets:
             art.draw_target(surface, target, now)

@@ -83,7 +83,7 @@ def synthesise() -> dict[str, list[np.ndarray]]:
     end = np.concatenate(
         [_tone(_note(s, 262.0), 0.22, (1.0, 0.6, 0.3), decay=5.0) for s in (12, 7, 4, 0)]
     )
-    return {
+    sounds = {
         "hit": hits,
         "bounce": bounce,
         "pop": pop,
@@ -91,6 +91,15 @@ def synthesise() -> dict[str, list[np.ndarray]]:
         "start": [start],
         "end": [end],
     }
+    return {name: [_finish(w) for w in variants] for name, variants in sounds.items()}
+
+
+def _finish(wave: np.ndarray, fade: float = 0.015) -> np.ndarray:
+    """Fade the last ``fade`` seconds out (a cut-off tone clicks) and keep the peak <= 0.95."""
+    n = min(len(wave), int(fade * SAMPLE_RATE))
+    wave = wave.copy()
+    wave[len(wave) - n :] *= np.linspace(1.0, 0.0, n)
+    return wave * min(1.0, 0.95 / max(1e-9, float(np.abs(wave).max())))
 
 
 class Sounds:

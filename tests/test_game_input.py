@@ -84,3 +84,34 @@ def test_video_hand_sweeps_through_ball(clip_and_model):
     finally:
         game.stop_input()
         pygame.quit()
+
+
+def test_input_thread_error_falls_back_to_the_mouse(clip_and_model):
+    import handplay
+    from games.wave.world import ARENA_SIZE
+    from handplay.testing import render_disc_frame
+
+    _, model = clip_and_model
+
+    def frames():
+        for _ in range(3):
+            yield render_disc_frame(FRAME_SIZE, [])
+        raise OSError("camera unplugged")
+
+    pygame.init()
+    game = WaveGame(Options(mouse=True, mute=True, fast=True))
+    try:
+        game.mouse = None
+        game.inp = handplay.Input(frames(), model=model, screen_size=ARENA_SIZE).start()
+        for _ in range(500):
+            game.frame(STEP)
+            if game.inp is None:
+                break
+            time.sleep(0.005)
+        assert game.inp is None, "the failed input was stopped"
+        assert game.mouse is not None and "stopped" in game.field.status
+        assert "camera unplugged" in game.note
+        game.frame(STEP)  # and the game goes on
+    finally:
+        game.stop_input()
+        pygame.quit()

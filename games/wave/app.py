@@ -158,11 +158,28 @@ class WaveGame:
         self.field.status = status
         self.note = detail[:70]
 
+    def _check_input(self) -> None:
+        """The input stopped (end of a video, or an error): report an error, keep playing.
+
+        A game on a wall in a public place should not die with the camera, so an error from
+        the input thread is logged in full and the mouse takes over, with the reason on screen.
+        """
+        try:
+            self.inp.hands  # noqa: B018 - raises the worker's error here, if it had one
+        except Exception as e:  # noqa: BLE001 - see the docstring
+            log.exception("hand input stopped")
+            self.stop_input()
+            self.field.hands.clear()
+            self._mouse_mode("hand input stopped - move the mouse to play", str(e))
+
     def stop_input(self) -> None:
         """Stop the input thread (idempotent)."""
         if self.inp is not None:
             inp, self.inp = self.inp, None
-            inp.stop()
+            try:
+                inp.stop()
+            except Exception:  # noqa: BLE001 - already reported by _check_input or at exit
+                log.exception("hand input stopped with an error")
 
     def calibrate(self) -> None:
         """Key C: free the camera, run the calibration screen, restart with the new file."""
@@ -208,7 +225,7 @@ class WaveGame:
         if self.mouse is not None:
             self.mouse.update()
         if self.inp is not None and not self.inp.running:
-            self.inp.hands  # noqa: B018 - raises the worker's error here, if it had one
+            self._check_input()
         self._accumulator = min(self._accumulator + dt, MAX_STEPS_PER_FRAME * STEP)
         while self._accumulator >= STEP - 1e-9:
             self._accumulator -= STEP

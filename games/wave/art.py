@@ -301,18 +301,30 @@ def draw_target(surface: pygame.Surface, target: Target, now: float) -> None:
 
 
 def draw_hand(
-    surface: pygame.Surface, hand: HandState, body_pos: tuple[float, float], now: float
+    surface: pygame.Surface,
+    hand: HandState,
+    body_pos: tuple[float, float],
+    radius: float,
+    now: float,
 ) -> None:
-    """A player's marker: a motion trail, a translucent disc sized by the hand, a bold ring."""
+    """A player's marker: a motion trail, a translucent disc sized by the hand, a bold ring.
+
+    Args:
+        surface: where to draw.
+        hand: the hand's state (colour, trail).
+        body_pos: where its physics body is (drawn there, so what you see is what hits).
+        radius: the physics radius (the hand's radius, within the game's limits).
+        now: the world time, for animation.
+    """
     colour = hand.colour
     trail = list(hand.trail)
     for i in range(1, len(trail)):  # a tapering streak behind a moving hand
         k = i / len(trail)
-        width = max(2, int(hand.radius * 0.5 * k))
+        width = max(2, int(radius * 0.5 * k))
         pygame.draw.line(surface, colour, trail[i - 1], trail[i], width)
         pygame.draw.circle(surface, colour, trail[i], width / 2)
     x, y = body_pos
-    r = max(18.0, hand.radius)
+    r = radius
     g = glow(int(r * 1.8), colour, 0.7)
     surface.blit(g, g.get_rect(center=(int(x), int(y))))
     disc = _hand_disc(int(r), colour)

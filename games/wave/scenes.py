@@ -111,9 +111,12 @@ class Playfield:
         for ball in self.world.balls:
             art.draw_ball(surface, ball, colours, now, self.world.floor_y)
         for state in self.hands.states.values():
-            body = self.world.hands.get(state.hand_id)
-            pos = tuple(body.body.position) if body is not None else state.pos
-            art.draw_hand(surface, state, pos, now)
+            hand = self.world.hands.get(state.hand_id)
+            if hand is not None:
+                pos, radius = tuple(hand.body.position), hand.shape.radius
+            else:  # not stepped yet (entered this frame)
+                pos, radius = state.pos, state.radius
+            art.draw_hand(surface, state, pos, radius, now)
         self.effects.draw(surface)
         return offset
 

@@ -36,7 +36,9 @@ MAX_BALL_SPEED = 2000.0  # px/s; 8.3 px per sub-step, well under the smallest ra
 MAX_HAND_SPEED = 4500.0  # px/s; a hand catching up after a jump moves at most this fast
 WALL_THICKNESS = 400.0
 BALL_RADIUS = (40.0, 52.0)
-HAND_RADIUS_LIMITS = (28.0, 110.0)  # the physics shape follows the hand radius within these
+# the physics shape follows the hand radius within these; the floor keeps a hand seen from 4 m
+# (about 15 camera px) big enough to hit balls
+HAND_RADIUS_LIMITS = (40.0, 110.0)
 TARGET_RADIUS = 62.0
 TARGET_TOP = 215.0  # stars stay below the score and timer
 WIND_MAX = 230.0  # px/s² of sideways push in the strongest gust

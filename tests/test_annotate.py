@@ -311,3 +311,41 @@ def test_markers_held_back_by_a_loss_are_offered_and_keep_their_track(tmp_path):
         assert math.hypot(h.x - _truth(1)[0], h.y - _truth(1)[1]) < 1.5
     finally:
         tool.close()
+
+
+def test_interpolate_and_toggle_keys(clip):
+    tool = annotate.Annotator(clip)
+    try:
+        _click(tool.to_screen(*_truth(0)))
+        _key(pygame.K_RIGHT, pygame.KMOD_LSHIFT)
+        tool.run(max_frames=1)
+        for _ in range(9):
+            _key(pygame.K_RIGHT, pygame.KMOD_LSHIFT)
+        _click(tool.to_screen(*_truth(10)))
+        _click(tool.to_screen(200, 40))  # a second marker on frame 10: Tab cycles
+        _key(pygame.K_TAB)
+        tool.run(max_frames=1)
+        assert tool.selected == tool.store.hands(10)[0].track
+        for _ in range(5):
+            _key(pygame.K_LEFT)
+        _key(pygame.K_i)
+        tool.run(max_frames=1)
+        assert "between frames 0 and 10" in tool.message
+        (h,) = tool.store.hands(5)
+        assert h.label_source == "interp"
+        # The truth moves linearly, so the interpolation lands on it.
+        assert math.hypot(h.x - _truth(5)[0], h.y - _truth(5)[1]) < 1.0
+        _key(pygame.K_END)
+        _key(pygame.K_n)
+        tool.run(max_frames=1)
+        assert tool.store.annotated(FRAMES - 1) and tool.store.hands(FRAMES - 1) == ()
+        _key(pygame.K_n)
+        _key(pygame.K_f)
+        _key(pygame.K_t)
+        _key(pygame.K_h)
+        tool.run(max_frames=1)
+        assert not tool.store.annotated(FRAMES - 1)
+        assert not (tool.flow_on or tool.show_target or tool.show_help)
+        assert tool.painter.target_rect is None
+    finally:
+        tool.close()

@@ -25,7 +25,14 @@ from typing import NamedTuple
 import numpy as np
 
 from training import flow
-from training.labels import HandLabel, LabelError, Record, read_labels, write_labels
+from training.labels import (
+    HandLabel,
+    LabelError,
+    Record,
+    read_labels,
+    record_line,
+    write_lines,
+)
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +112,7 @@ class LabelStore:
         self._redo: list[_Action] = []
         self.saves = 0  # how many times the file was written (the UI shows it)
         self._deferred = 0  # > 0 inside deferred_saves(): commits mark the file dirty only
+        self._lines: dict[int, str] = {}  # frame -> its formatted line, dropped on change
         self._dirty = False
 
     # ---- reading -----------------------------------------------------------------------
@@ -134,6 +142,7 @@ class LabelStore:
     # ---- changing ----------------------------------------------------------------------
 
     def _set(self, frame: int, hands: Hands | None) -> None:
+        self._lines.pop(frame, None)
         if hands is None:
             self.records.pop(frame, None)
             return
@@ -214,7 +223,12 @@ class LabelStore:
         if self._deferred:
             self._dirty = True
             return
-        write_labels(self.path, [self.records[f] for f in sorted(self.records)])
+        # Lines are formatted once per change: re-encoding thousands of unchanged frames on
+        # every step would cost more than the optical flow.
+        for f, rec in self.records.items():
+            if f not in self._lines:
+                self._lines[f] = record_line(rec)
+        write_lines(self.path, (self._lines[f] for f in sorted(self.records)))
         self._dirty = False
         self.saves += 1
 

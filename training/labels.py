@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,12 +187,23 @@ def read_labels(path: str | os.PathLike[str], kind: str | None = None) -> list[R
 
 def write_labels(path: str | os.PathLike[str], records: list[Record]) -> None:
     """Write ``records`` atomically: a crash mid-write leaves the old file as it was."""
+    write_lines(path, (record_line(rec) for rec in records))
+
+
+def record_line(rec: Record) -> str:
+    """One record as its ``labels.jsonl`` line, newline included."""
+    return json.dumps(rec.to_dict()) + "\n"
+
+
+def write_lines(path: str | os.PathLike[str], lines: Iterable[str]) -> None:
+    """Write already formatted lines (see :func:`record_line`) atomically: temporary file,
+    fsync, rename. A crash or an exception mid-write leaves the old file as it was."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with tmp.open("w", encoding="utf-8") as f:
-            for rec in records:
-                f.write(json.dumps(rec.to_dict()) + "\n")
+            for line in lines:
+                f.write(line)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -42,6 +42,13 @@ def _key(key, mod=0):
     _post(pygame.KEYDOWN, key=key, mod=mod, unicode="", scancode=0)
 
 
+def _steps(tool, key, n, mod=0):
+    """Arrow keys step once per loop turn (queued repeats are dropped): one turn per press."""
+    for _ in range(n):
+        _key(key, mod)
+        tool.run(max_frames=1)
+
+
 def _press(pos, button=1):
     _post(pygame.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=(0, 0, 0))
     _post(pygame.MOUSEBUTTONDOWN, pos=pos, button=button)
@@ -114,9 +121,7 @@ def test_scripted_session_edits_propagates_and_saves(clip):
         assert _file(clip)[0][0]["cls"] == "open"
 
         # Step forward: the marker rides along with the hand.
-        for _ in range(6):
-            _key(pygame.K_RIGHT)
-        tool.run(max_frames=1)
+        _steps(tool, pygame.K_RIGHT, 6)
         assert tool.frame == 6
         on_disk = _file(clip)
         assert sorted(on_disk) == list(range(7))
@@ -125,10 +130,8 @@ def test_scripted_session_edits_propagates_and_saves(clip):
             assert m["label_source"] == "flow" and m["track"] == h["track"]
             assert math.hypot(m["x"] - _truth(f)[0], m["y"] - _truth(f)[1]) < 1.5
         # Shift+Right steps without carrying; Left goes back; nothing changes on disk.
-        _key(pygame.K_RIGHT, pygame.KMOD_LSHIFT)
-        _key(pygame.K_LEFT)
-        _key(pygame.K_LEFT)
-        tool.run(max_frames=1)
+        _steps(tool, pygame.K_RIGHT, 1, pygame.KMOD_LSHIFT)
+        _steps(tool, pygame.K_LEFT, 2)
         assert tool.frame == 5 and _file(clip) == on_disk
         # The last propagation step undoes as one action.
         _key(pygame.K_z, pygame.KMOD_LCTRL)
@@ -270,9 +273,7 @@ def test_flow_lost_marker_is_flagged_in_the_window(tmp_path):
     tool = annotate.Annotator(path)
     try:
         tool.store.add(0, *_truth(0), RADIUS)
-        for _ in range(3):
-            _key(pygame.K_RIGHT)
-        tool.run(max_frames=1)
+        _steps(tool, pygame.K_RIGHT, 3)
         assert tool.store.flagged() == [1]
         assert "stopped at frame 1" in tool.message
         assert not tool.store.annotated(2)
@@ -319,15 +320,13 @@ def test_interpolate_and_toggle_keys(clip):
         _click(tool.to_screen(*_truth(0)))
         _key(pygame.K_RIGHT, pygame.KMOD_LSHIFT)
         tool.run(max_frames=1)
-        for _ in range(9):
-            _key(pygame.K_RIGHT, pygame.KMOD_LSHIFT)
+        _steps(tool, pygame.K_RIGHT, 9, pygame.KMOD_LSHIFT)
         _click(tool.to_screen(*_truth(10)))
         _click(tool.to_screen(200, 40))  # a second marker on frame 10: Tab cycles
         _key(pygame.K_TAB)
         tool.run(max_frames=1)
         assert tool.selected == tool.store.hands(10)[0].track
-        for _ in range(5):
-            _key(pygame.K_LEFT)
+        _steps(tool, pygame.K_LEFT, 5)
         _key(pygame.K_i)
         tool.run(max_frames=1)
         assert "between frames 0 and 10" in tool.message
@@ -347,5 +346,18 @@ def test_interpolate_and_toggle_keys(clip):
         assert not tool.store.annotated(FRAMES - 1)
         assert not (tool.flow_on or tool.show_target or tool.show_help)
         assert tool.painter.target_rect is None
+    finally:
+        tool.close()
+
+
+def test_queued_arrow_repeats_step_only_once_per_turn(clip):
+    tool = annotate.Annotator(clip)
+    try:
+        for _ in range(5):  # repeats that piled up while a slow step ran
+            _key(pygame.K_RIGHT, pygame.KMOD_LSHIFT)
+        tool.run(max_frames=1)
+        assert tool.frame == 1
+        tool.run(max_frames=1)
+        assert tool.frame == 1  # nothing left over after the turn
     finally:
         tool.close()

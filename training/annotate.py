@@ -125,6 +125,7 @@ class Annotator:
         self._scrubbing = False
         self._mouse = (0, 0)
         self._play_clock = 0.0
+        self._stepped = False  # an arrow-key step happened in this loop turn
         pygame.init()
         self.screen = pygame.display.set_mode(window)
         pygame.display.set_caption(f"annotate {Path(clip).name}")
@@ -278,12 +279,17 @@ class Annotator:
             self._after_history(done, "redo" if shift else "undo")
         elif key == pygame.K_y and ctrl:
             self._after_history(self.store.redo(), "redo")
-        elif key == pygame.K_RIGHT:
+        elif key in (pygame.K_RIGHT, pygame.K_LEFT):
+            # One step per loop turn: when a step is slower than the key repeat, the repeats
+            # queue up and would carry on stepping after the key is released.
+            if self._stepped:
+                return
+            self._stepped = True
             self.playing = False
-            self.step_forward(use_flow=self.flow_on and not shift)
-        elif key == pygame.K_LEFT:
-            self.playing = False
-            self.seek(self.frame - 1)
+            if key == pygame.K_RIGHT:
+                self.step_forward(use_flow=self.flow_on and not shift)
+            else:
+                self.seek(self.frame - 1)
         elif key == pygame.K_PAGEDOWN:
             self.seek(self.frame + fps)
         elif key == pygame.K_PAGEUP:
@@ -474,6 +480,7 @@ class Annotator:
         n = 0
         while self.running and (max_frames is None or n < max_frames):
             events = pygame.event.get()
+            self._stepped = False
             for ev in events:
                 self.handle(ev)
             self.update(clock.get_time() / 1000)

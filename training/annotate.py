@@ -126,7 +126,8 @@ class Annotator:
         self._mouse = (0, 0)
         self._play_clock = 0.0
         self._stepped = False  # an arrow-key step happened in this loop turn
-        pygame.init()
+        pygame.display.init()  # no pygame.init(): the mixer would open a sound device
+        pygame.font.init()
         self.screen = pygame.display.set_mode(window)
         pygame.display.set_caption(f"annotate {Path(clip).name}")
         pygame.key.set_repeat(300, 40)

@@ -192,7 +192,8 @@ class Recorder:
         self.saved: list[dict] = []
         self.running = True
         self.message = "Space or R: start recording    Esc: quit"
-        pygame.init()
+        pygame.display.init()  # no pygame.init(): the mixer would open a sound device
+        pygame.font.init()
         scale = min(1.0, PREVIEW_MAX[0] / w, PREVIEW_MAX[1] / h)
         self.view = (round(w * scale), round(h * scale))
         self.screen = pygame.display.set_mode((self.view[0], self.view[1] + 30))

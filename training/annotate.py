@@ -519,6 +519,9 @@ def main(argv: list[str] | None = None, max_frames: int | None = None) -> int:
             w, h = (int(v) for v in args.window.lower().split("x"))
         except ValueError:
             parser.error(f"--window must look like 1280x720, not {args.window!r}")
+        min_w, min_h = SIDE_PANEL + 320, STATUS_H + 240
+        if w < min_w or h < min_h:
+            parser.error(f"--window must be at least {min_w}x{min_h}, not {w}x{h}")
         tool = Annotator(args.clip, model=args.model, window=(w, h))
     except (ClipError, LabelError) as e:
         print(f"error: {e}", file=sys.stderr)

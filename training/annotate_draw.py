@@ -4,7 +4,9 @@
 
 Colours say who placed a marker: open hands green, "other" hands orange; a thick ring is a
 human keyframe, a thin ring was carried by optical flow, a dotted ring was interpolated; a red
-ring with "!" is flagged (flow stopped there); yellow dashed rings with "?" are model proposals.
+ring with "!" is flagged (flow stopped there); yellow dashed rings with "?" are proposals (from
+the model, or markers flow held back when another one was lost). Tags name the track id, the
+class and, unless a human placed it, who did.
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ def draw_marker(
     if hand.label_source == "interp":
         _dashed_circle(surf, colour, (cx, cy), r, 2, 24)
     else:
-        width = 3 if hand.label_source == "human" else 2 if hand.flag else 1
+        width = 3 if hand.label_source == "human" else 2
         pygame.draw.circle(surf, colour, (cx, cy), r, width)
     pygame.draw.line(surf, colour, (cx - 5, cy), (cx + 5, cy), 1)
     pygame.draw.line(surf, colour, (cx, cy - 5), (cx, cy + 5), 1)

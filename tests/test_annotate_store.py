@@ -100,7 +100,9 @@ def test_track_and_flag_round_trip_and_old_files_still_read(tmp_path):
            "hands": [{"x": 1, "y": 2, "r": 3, "cls": "open", "label_source": "human"}]}
     path.write_text(json.dumps(old) + "\n")
     store = LabelStore(path, 8, 8)
-    assert store.hands(0)[0].track is None and store.hands(0)[0].flag == ""
+    assert read_labels(path)[0].hands[0].track is None
+    # A hand without a track id gets one in memory, so it can be selected and followed.
+    assert store.hands(0)[0].track == 0 and store.hands(0)[0].flag == ""
     store.replace(0, 0, HandLabel(1, 2, 3, track=4, flag="look here"))
     line = json.loads(path.read_text())
     # replace() makes a human keyframe and clears the flag: a person looked at it.

@@ -108,6 +108,17 @@ class LabelStore:
                     )
                 assert rec.frame is not None
                 self.records[rec.frame] = rec
+        # Hands from files made elsewhere get track ids (in memory; written with the next
+        # change) so selecting, propagating and interpolating treat every hand alike.
+        track = self.next_track()
+        for f, rec in sorted(self.records.items()):
+            if any(h.track is None for h in rec.hands):
+                hands = []
+                for h in rec.hands:
+                    if h.track is None:
+                        h, track = dataclasses.replace(h, track=track), track + 1
+                    hands.append(h)
+                self.records[f] = dataclasses.replace(rec, hands=tuple(hands))
         self._undo: list[_Action] = []
         self._redo: list[_Action] = []
         self.saves = 0  # how many times the file was written (the UI shows it)

@@ -27,6 +27,7 @@ class DebugOverlay:
         self.font = pygame.font.Font(None, 26)
         self._frame: np.ndarray | None = None
         self._surface: pygame.Surface | None = None
+        self._backdrop: pygame.Surface | None = None
 
     def draw(
         self,
@@ -69,9 +70,10 @@ class DebugOverlay:
         box_h = text_h + (preview.get_height() + 10 if preview is not None else 0)
         sw, sh = surface.get_size()
         box = pygame.Rect(sw - box_w - MARGIN, sh - box_h - MARGIN, box_w, box_h)
-        backdrop = pygame.Surface(box.size, pygame.SRCALPHA)
-        backdrop.fill(BACKDROP)
-        surface.blit(backdrop, box)
+        if self._backdrop is None or self._backdrop.get_size() != box.size:
+            self._backdrop = pygame.Surface(box.size, pygame.SRCALPHA)
+            self._backdrop.fill(BACKDROP)
+        surface.blit(self._backdrop, box)
         y = box.y + 8
         if preview is not None:
             pos = (box.x + 10, y)

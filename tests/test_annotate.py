@@ -203,8 +203,33 @@ def test_batch_propagate_carries_and_saves(clip, capsys):
         assert math.hypot(m["x"] - _truth(f)[0], m["y"] - _truth(f)[1]) < 1.5
     with pytest.raises(SystemExit, match="frame 0 of .* has no markers"):
         annotate.main([str(clip), "--propagate", "0:3"])
-    with pytest.raises(SystemExit, match="need 0 <= START < END <= 11"):
+    with pytest.raises(SystemExit, match="two different frames between 0 and 11"):
         annotate.main([str(clip), "--propagate", "5:40"])
+    # Backward: the markers of frame 2 go back to frame 0.
+    assert annotate.main([str(clip), "--propagate", "2:0"]) == 0
+    on_disk = _file(clip)
+    assert sorted(on_disk) == list(range(0, 10))
+    for f in (0, 1):
+        (m,) = on_disk[f]
+        assert m["label_source"] == "flow"
+        assert math.hypot(m["x"] - _truth(f)[0], m["y"] - _truth(f)[1]) < 1.5
+
+
+def test_ctrl_left_carries_markers_back(clip):
+    tool = annotate.Annotator(clip)
+    try:
+        tool.seek(4)
+        _click(tool.to_screen(*_truth(4)))
+        tool.run(max_frames=1)
+        _steps(tool, pygame.K_LEFT, 1)  # plain Left only looks
+        assert tool.frame == 3 and not tool.store.annotated(3)
+        _steps(tool, pygame.K_RIGHT, 1, pygame.KMOD_LSHIFT)
+        _steps(tool, pygame.K_LEFT, 2, pygame.KMOD_LCTRL)
+        assert tool.frame == 2 and "carried 1 marker(s) to frame 2" in tool.message
+        (m,) = tool.store.hands(2)
+        assert math.hypot(m.x - _truth(2)[0], m.y - _truth(2)[1]) < 1.5
+    finally:
+        tool.close()
 
 
 def test_malformed_labels_file_is_reported_with_its_line(clip, capsys):

@@ -5,6 +5,7 @@ Run::
     python -m training.annotate clips/kitchen.mp4                 # the window
     python -m training.annotate clips/kitchen.mp4 --model assets/models/hand.onnx   # + proposals
     python -m training.annotate clips/kitchen.mp4 --propagate 120:300  # batch, no window
+    python -m training.annotate clips/kitchen.mp4 --propagate 120:0    # ... backward
 
 Every change is saved at once to ``clips/kitchen.labels.jsonl`` (DESIGN.md format, atomic
 write); reopening the clip restores everything. A frame is used for training once it has a line
@@ -19,6 +20,7 @@ Controls (also on screen, H hides them):
     Tab              select the next marker
     Right / Left     next / previous frame; Right carries the markers by optical flow
     Shift+Right      next frame without optical flow
+    Ctrl+Left        previous frame, carrying the markers back by optical flow
     PgDn / PgUp      one second forward / back   Home / End   first / last frame
     Space            play / pause                ] / [    next / previous flagged frame
     I                interpolate between the keyframes around this frame
@@ -189,19 +191,21 @@ class Annotator:
                 and not self.store.annotated(self.frame) and self.frame not in self.proposals):
             self.propose()
 
-    def step_forward(self, use_flow: bool) -> None:
-        """Next frame; with ``use_flow`` the markers of this frame are carried along first."""
-        if self.frame + 1 >= self.clip.frame_count:
-            self.message = "last frame"
+    def step(self, direction: int, use_flow: bool) -> None:
+        """Go to the next (``direction=1``) or previous (-1) frame; with ``use_flow`` the
+        markers of this frame are carried there first."""
+        target = self.frame + direction
+        if not 0 <= target < self.clip.frame_count:
+            self.message = "last frame" if direction > 0 else "first frame"
             return
         if use_flow and self.store.hands(self.frame):
-            report = self.store.propagate(self.frame, self.gray(self.frame),
-                                          self.gray(self.frame + 1))
-            self.message = report.describe(self.frame)
+            report = self.store.propagate(self.frame, self.gray(self.frame), self.gray(target),
+                                          direction)
+            self.message = report.describe()
             if report.held:
-                self.proposals[self.frame + 1] = [
+                self.proposals[target] = [
                     Proposal(h.x, h.y, h.r, 1.0, h.track, h.cls) for h in report.held]
-        self.seek(self.frame + 1)
+        self.seek(target)
 
     def _jump_flag(self, direction: int) -> None:
         flags = self.store.flagged()
@@ -288,9 +292,9 @@ class Annotator:
             self._stepped = True
             self.playing = False
             if key == pygame.K_RIGHT:
-                self.step_forward(use_flow=self.flow_on and not shift)
-            else:
-                self.seek(self.frame - 1)
+                self.step(+1, use_flow=self.flow_on and not shift)
+            else:  # backward carries only on request: going back is mostly for looking
+                self.step(-1, use_flow=self.flow_on and bool(ctrl))
         elif key == pygame.K_PAGEDOWN:
             self.seek(self.frame + fps)
         elif key == pygame.K_PAGEUP:
@@ -505,7 +509,8 @@ def main(argv: list[str] | None = None, max_frames: int | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("clip", help="the video to annotate (labels go to CLIP.labels.jsonl)")
     parser.add_argument("--propagate", metavar="START:END",
-                        help="no window: carry the markers of frame START through END and save")
+                        help="no window: carry the markers of frame START through END (backward "
+                        "when END < START) and save")
     parser.add_argument("--model", help="ONNX model for proposals on unannotated frames")
     parser.add_argument("--window", default=f"{WINDOW[0]}x{WINDOW[1]}",
                         help="window size WIDTHxHEIGHT (default %(default)s)")

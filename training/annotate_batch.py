@@ -1,6 +1,7 @@
 """Batch propagation without a window: ``python -m training.annotate CLIP --propagate A:B``.
 
-Carries the markers of frame A forward frame by frame with optical flow up to frame B, stops
+Carries the markers of frame A frame by frame with optical flow up to frame B (backward when
+B < A), stops
 at the first marker flow loses (a frame missing a visible hand must not be written), prints
 progress, and writes the labels file once at the end (also on Ctrl+C).
 """
@@ -21,8 +22,10 @@ PRINT_EVERY = 25  # frames between progress lines
 def parse_range(text: str, count: int) -> tuple[int, int]:
     """``"START:END"`` -> ``(START, END)``, checked against a clip of ``count`` frames.
 
+    ``END < START`` is allowed: the markers are then carried backward.
+
     Raises:
-        SystemExit: not two integers, or not ``0 <= START < END <= count - 1``.
+        SystemExit: not two integers, equal, or outside ``0 .. count - 1``.
     """
     try:
         a, b = (int(p) for p in text.split(":"))
@@ -30,9 +33,9 @@ def parse_range(text: str, count: int) -> tuple[int, int]:
         raise SystemExit(
             f"--propagate must look like START:END (frame numbers), not {text!r}"
         ) from None
-    if not 0 <= a < b < count:
-        raise SystemExit(f"--propagate {text}: need 0 <= START < END <= {count - 1} "
-                         f"(the clip has {count} frames, numbered from 0)")
+    if a == b or not (0 <= a < count and 0 <= b < count):
+        raise SystemExit(f"--propagate {text}: need two different frames between 0 and "
+                         f"{count - 1} (the clip has {count} frames, numbered from 0)")
     return a, b
 
 
@@ -58,14 +61,15 @@ def propagate_batch(clip: str | os.PathLike[str], span: str) -> int:
                              "them first (python -m training.annotate CLIP)")
         t0 = time.perf_counter()
 
-        def progress(f: int, report: StepReport) -> None:
-            if report.lost or (f - start) % PRINT_EVERY == 0:
-                print(f"frame {f} -> {f + 1}: {report.describe(f, window=False)}", flush=True)
+        def progress(report: StepReport) -> None:
+            if report.lost or abs(report.source - start) % PRINT_EVERY == 0:
+                print(f"frame {report.source} -> {report.target}: "
+                      f"{report.describe(window=False)}", flush=True)
 
         with store.deferred_saves():  # one write at the end, not one per frame
             last = store.propagate_range(start, end, lambda i: flow.to_gray(reader.frame(i)),
                                          progress)
-        ms = (time.perf_counter() - t0) * 1000 / max(1, last - start)
+        ms = (time.perf_counter() - t0) * 1000 / max(1, abs(last - start))
         print(f"markers carried from frame {start} to frame {last} (asked for {end}); "
               f"{ms:.1f} ms per frame; saved {store.path}")
         return last

@@ -44,6 +44,7 @@ HELP = [
     ("Tab", "select next marker"),
     ("Right / Left", "step (Right = flow)"),
     ("Shift+Right", "step without flow"),
+    ("Ctrl+Left", "step back with flow"),
     ("PgDn / PgUp", "one second"),
     ("Home / End", "first / last frame"),
     ("Space", "play / pause"),

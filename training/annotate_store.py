@@ -53,23 +53,28 @@ class StepReport(NamedTuple):
     """What one propagation step did.
 
     Attributes:
-        carried: track ids moved to the next frame.
-        lost: ``(track, reason)`` for markers that stopped (and were flagged) on this frame.
-        kept: track ids not touched because the next frame has a human keyframe for them.
-        held: when a marker was lost, the markers flow *could* carry, not written (the next
-            frame would miss a hand); the tool offers them as proposals.
+        source, target: the frame the markers came from and the one they were carried to
+            (``source + 1``, or ``source - 1`` going backward).
+        carried: track ids moved to the target frame.
+        lost: ``(track, reason)`` for markers that stopped (and were flagged) on the source.
+        kept: track ids not touched because the target has a human keyframe for them.
+        held: when a marker was lost, the markers flow *could* carry, not written (the target
+            would miss a hand); the tool offers them as proposals.
     """
 
+    source: int
+    target: int
     carried: list[int]
     lost: list[tuple[int, str]]
     kept: list[int]
     held: list[HandLabel]
 
-    def describe(self, frame: int, window: bool = True) -> str:
-        """One line for the status bar (``window``) or the batch log, ``frame`` = source."""
+    def describe(self, window: bool = True) -> str:
+        """One line for the status bar (``window``) or the batch log."""
+        frame, target = self.source, self.target
         parts = []
         if self.carried:
-            parts.append(f"carried {len(self.carried)} marker(s) to frame {frame + 1}")
+            parts.append(f"carried {len(self.carried)} marker(s) to frame {target}")
         if self.kept:
             parts.append(f"kept keyframe(s) {self.kept}")
         for track, reason in self.lost:
@@ -77,8 +82,8 @@ class StepReport(NamedTuple):
         if self.held and window:
             parts.append(f"{len(self.held)} other marker(s) offered: A accepts, or click hands")
         elif self.lost and not window:
-            parts.append(f"frame {frame + 1} not written: place the lost marker there in the "
-                         f"window, then run again from {frame + 1}")
+            parts.append(f"frame {target} not written: place the lost marker there in the "
+                         f"window, then run again from {target}")
         return "; ".join(parts) or "nothing to carry"
 
 
@@ -292,25 +297,34 @@ class LabelStore:
 
     # ---- optical flow and interpolation ------------------------------------------------
 
-    def propagate(self, frame: int, prev_gray: np.ndarray, next_gray: np.ndarray) -> StepReport:
-        """Carry the markers of ``frame`` to ``frame + 1`` with optical flow, as one action.
+    def propagate(
+        self, frame: int, src_gray: np.ndarray, dst_gray: np.ndarray, step: int = 1
+    ) -> StepReport:
+        """Carry the markers of ``frame`` to ``frame + step`` with optical flow, as one action.
 
-        Markers of ``frame + 1`` placed by a human win (their tracks are not touched); markers
-        the tool placed there before are replaced. A marker that cannot be tracked reliably is
-        flagged on ``frame`` and stops instead of drifting; then nothing is written to
-        ``frame + 1`` (a frame with a hand left out would teach the model that the hand is not
+        Markers of the target frame placed by a human win (their tracks are not touched);
+        markers the tool placed there before are replaced. A marker that cannot be tracked
+        reliably is flagged on ``frame`` and stops instead of drifting; then nothing is written
+        to the target (a frame with a hand left out would teach the model that the hand is not
         there) and the markers that did track come back in ``held``.
 
         Args:
             frame: the source frame.
-            prev_gray, next_gray: frames ``frame`` and ``frame + 1`` in greyscale.
+            src_gray, dst_gray: frames ``frame`` and ``frame + step`` in greyscale.
+            step: +1 to carry forward, -1 to carry backward.
 
         Returns:
             A :class:`StepReport`.
+
+        Raises:
+            ValueError: ``step`` is not +1 or -1.
         """
+        if step not in (1, -1):
+            raise ValueError(f"step must be 1 or -1, not {step}")
+        target = frame + step
         src = list(self.hands(frame))
-        dst = list(self.hands(frame + 1))
-        report = StepReport([], [], [], [])
+        dst = list(self.hands(target))
+        report = StepReport(frame, target, [], [], [], [])
         new_track = self.next_track()
         for i, h in enumerate(src):
             if h.track is None:  # hands from older files get an id so they can be followed
@@ -320,7 +334,7 @@ class LabelStore:
             if any(_is_key(dst[j]) for j in same):
                 report.kept.append(h.track)
                 continue
-            res = flow.track_marker(prev_gray, next_gray, h.x, h.y, h.r)
+            res = flow.track_marker(src_gray, dst_gray, h.x, h.y, h.r)
             if not res.ok:
                 src[i] = dataclasses.replace(h, flag=f"flow stopped: {res.reason}")
                 report.lost.append((h.track, res.reason))
@@ -334,8 +348,8 @@ class LabelStore:
         if report.lost:
             report.held.extend(d for d in dst if d.track in report.carried)
             report.carried.clear()
-        elif report.carried or self.annotated(frame + 1):
-            changes[frame + 1] = tuple(dst)
+        elif report.carried or self.annotated(target):
+            changes[target] = tuple(dst)
         self.commit("propagate", changes)
         return report
 
@@ -394,31 +408,33 @@ class LabelStore:
         start: int,
         end: int,
         gray: Callable[[int], np.ndarray],
-        progress: Callable[[int, StepReport], None] | None = None,
+        progress: Callable[[StepReport], None] | None = None,
     ) -> int:
         """Propagate from ``start`` step by step until ``end`` or until no marker is left.
 
         Args:
-            start, end: first source frame and last frame to fill (``start < end``).
+            start, end: first source frame and last frame to fill; ``end < start`` carries
+                the markers backward.
             gray: returns the greyscale frame for an index.
-            progress: called after each step with the source frame and its report.
+            progress: called after each step with its report.
 
         Returns:
             The last frame that received markers (``start`` when none did). It stops early at
             the first marker flow loses.
         """
+        step = 1 if end > start else -1
         last = start
         prev = gray(start)
-        for f in range(start, end):
+        for f in range(start, end, step):
             if not self.hands(f):
                 break
-            nxt = gray(f + 1)
-            report = self.propagate(f, prev, nxt)
+            nxt = gray(f + step)
+            report = self.propagate(f, prev, nxt, step)
             if progress:
-                progress(f, report)
+                progress(report)
             if report.lost or not (report.carried or report.kept):
                 break
-            last = f + 1
+            last = f + step
             prev = nxt
         return last
 

@@ -115,3 +115,11 @@ def test_input_thread_error_falls_back_to_the_mouse(clip_and_model):
     finally:
         game.stop_input()
         pygame.quit()
+
+
+def test_bench_runs_and_prints_frame_times(capsys):
+    from games.wave import bench
+
+    assert bench.main(["--frames", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "frames 30  work p50" in out and "mouse mode" not in out

@@ -185,7 +185,10 @@ def test_target_view_shows_the_blob_of_open_hands(clip):
         tool.store.add(0, *_truth(0), RADIUS)
         assert max(target_at_hand()) > 200  # the blob lights up under the hand
         tool.store.replace(0, 0, dataclasses.replace(tool.store.hands(0)[0], cls="other"))
-        assert max(target_at_hand()) < 200  # an "other" hand is ignored, not a target
+        assert max(target_at_hand()) > 200  # fit's default trains "other" hands as hands
+        _key(pygame.K_o)
+        tool.run(max_frames=1)
+        assert max(target_at_hand()) < 200  # others=ignore: masked, not a target
     finally:
         tool.close()
 

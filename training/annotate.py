@@ -27,6 +27,7 @@ Controls (also on screen, H hides them):
     F                optical flow on / off       N        mark frame "no hands" / unmark
     M                propose markers with the model; click a proposal or A accepts them
     Ctrl+Z, Ctrl+Y   undo / redo                 T        training target view on / off
+    O                target view: "other" hands trained as hands / masked
     H                help on / off               Esc, Q   quit (everything is saved already)
 """
 
@@ -96,6 +97,8 @@ class Annotator:
         clip: the video file; its labels live beside it (``clip_labels_path``).
         model: an ONNX model for pre-annotation proposals (``None``: M tries the shipped one).
         window: window size in pixels.
+        others: how the target view treats "other" hands: ``"target"`` (trained as hands,
+            ``training.fit``'s default) or ``"ignore"`` (masked, ``--others=ignore``).
 
     Raises:
         ClipError: the clip does not open.
@@ -107,7 +110,10 @@ class Annotator:
         clip: str | os.PathLike[str],
         model: str | os.PathLike[str] | None = None,
         window: tuple[int, int] = WINDOW,
+        others: str = "target",
     ) -> None:
+        if others not in ("target", "ignore"):
+            raise ValueError(f"others must be 'target' or 'ignore', not {others!r}")
         self.clip = ClipReader(clip)
         self.store = LabelStore(clip_labels_path(clip), self.clip.width, self.clip.height)
         self.model_path = model
@@ -118,6 +124,7 @@ class Annotator:
         self.flow_on = True
         self.show_help = True
         self.show_target = True
+        self.others = others  # how the target view treats "other" hands, as training.fit does
         self.playing = False
         self.message = (f"{len(self.store.records)} annotated frames loaded"
                         if self.store.records
@@ -343,6 +350,10 @@ class Annotator:
             self.accept()
         elif key == pygame.K_t:
             self.show_target = not self.show_target
+        elif key == pygame.K_o:
+            self.others = "ignore" if self.others == "target" else "target"
+            how = "masked" if self.others == "ignore" else "trained as hands"
+            self.message = f"target view: other hands {how}"
         elif key == pygame.K_h:
             self.show_help = not self.show_help
 
@@ -514,6 +525,9 @@ def main(argv: list[str] | None = None, max_frames: int | None = None) -> int:
     parser.add_argument("--model", help="ONNX model for proposals on unannotated frames")
     parser.add_argument("--window", default=f"{WINDOW[0]}x{WINDOW[1]}",
                         help="window size WIDTHxHEIGHT (default %(default)s)")
+    parser.add_argument("--others", choices=("target", "ignore"), default="target",
+                        help="target view: train 'other' hands as hands (training.fit's default) "
+                        "or mask them, like fit's --others")
     parser.add_argument("--screenshot", help="save the window to this PNG when the tool quits")
     args = parser.parse_args(argv)
     try:
@@ -527,7 +541,7 @@ def main(argv: list[str] | None = None, max_frames: int | None = None) -> int:
         min_w, min_h = SIDE_PANEL + 320, STATUS_H + 240
         if w < min_w or h < min_h:
             parser.error(f"--window must be at least {min_w}x{min_h}, not {w}x{h}")
-        tool = Annotator(args.clip, model=args.model, window=(w, h))
+        tool = Annotator(args.clip, model=args.model, window=(w, h), others=args.others)
     except (ClipError, LabelError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -54,7 +54,8 @@ HELP = [
     ("N", "frame has no hands"),
     ("M / A", "model proposals / accept"),
     ("Ctrl+Z / Ctrl+Y", "undo / redo"),
-    ("T / H", "target view / help"),
+    ("T / O", "target view / others mode"),
+    ("H", "help on / off"),
     ("Esc, Q", "quit (all saved)"),
 ]
 
@@ -158,11 +159,13 @@ def timeline_x(frame: int, count: int, width: int) -> int:
 
 def target_surface(
     hands: Sequence[HandLabel], frame_size: tuple[int, int], width: int, stride: int,
-    view_size: tuple[int, int],
+    view_size: tuple[int, int], others: str = "target",
 ) -> pygame.Surface:
     """The training target of a frame (heatmap blobs, ignored areas grey) scaled to view_size.
 
     The hands are scaled to an input image ``width`` pixels wide, as training resizes frames.
+    ``others="target"`` trains "other" hands as hands (``training.fit``'s default),
+    ``"ignore"`` masks them, as ``--others`` does in training.
 
     Raises:
         ImportError: ``training.targets`` is not available.
@@ -172,7 +175,8 @@ def target_surface(
     fw, fh = frame_size
     s = width / fw
     size = (width, max(stride, round(fh * s)))
-    scaled = [HandLabel(h.x * s, h.y * s, h.r * s, h.cls, h.label_source) for h in hands]
+    scaled = [HandLabel(h.x * s, h.y * s, h.r * s, "open" if others == "target" else h.cls)
+              for h in hands]
     t = make_targets(scaled, size, stride)
     heat = cv2.applyColorMap((np.clip(t.heatmap, 0, 1) * 255).astype(np.uint8),
                              cv2.COLORMAP_INFERNO)
@@ -241,13 +245,13 @@ class Painter:
         if tool.show_target:
             w = tool.panel.w - 20
             h = round(w * tool.clip.height / tool.clip.width)
-            scr.blit(self.small.render("training target (heatmap; grey = ignored)", True, DIM),
-                     (x, y))
+            title = f"training target, others={tool.others} (O); grey = ignored"
+            scr.blit(self.small.render(title, True, DIM), (x, y))
             y += 18
             try:
                 surf = target_surface(tool.store.hands(tool.frame),
                                       (tool.clip.width, tool.clip.height), TARGET_WIDTH,
-                                      TARGET_STRIDE, (w, h))
+                                      TARGET_STRIDE, (w, h), tool.others)
                 scr.blit(surf, (x, y))
                 self.target_rect = pygame.Rect(x, y, w, h)
             except ImportError as e:

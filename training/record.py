@@ -71,6 +71,9 @@ def open_source(source: int | str, size: tuple[int, int] | None) -> cv2.VideoCap
             "webcam plugged in and free (close other programs using it)? "
             f"`python -m training.record --list` shows which indices open."
         )
+    # Many USB webcams deliver raw YUYV at only 5-10 fps above 640x480 but 30 fps as MJPG;
+    # a camera without MJPG ignores the request.
+    cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
     if size is not None:
         cap.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
         cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])

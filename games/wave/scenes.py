@@ -141,7 +141,7 @@ class Scene:
 
 
 class AttractScene(Scene):
-    """ "Wave to play": balls juggle themselves until a hand appears."""
+    """The "wave to play" screen: balls juggle themselves until a hand appears."""
 
     name = "attract"
 
@@ -314,7 +314,7 @@ class PlayScene(Scene):
         secs = math.ceil(self.time_left)
         timer_colour = (255, 90, 90) if secs <= 10 else art.WHITE
         self._draw_timer(surface, (w - 90, 80), secs, timer_colour)
-        if self.combo > 1:
+        if self.combo > 1 and not self.over:
             art.draw_text(surface, f"x{self.combo}", 84, art.GOLD, (100, 70), outline=5)
         if self.banner[1] > 0:
             k = min(1.0, self.banner[1] / 0.4)
@@ -328,9 +328,9 @@ class PlayScene(Scene):
                 alpha=int(255 * k),
             )
         if self.over:
-            panel = pygame.Surface((760, 330), pygame.SRCALPHA)
+            panel = pygame.Surface((760, 390), pygame.SRCALPHA)
             pygame.draw.rect(panel, (20, 30, 70, 190), panel.get_rect(), border_radius=36)
-            surface.blit(panel, panel.get_rect(center=(w / 2, h * 0.47)))
+            surface.blit(panel, panel.get_rect(center=(w / 2, h * 0.49)))
             art.draw_text(surface, "TIME!", 150, art.GOLD, (w / 2, h * 0.33), outline=7)
             art.draw_text(
                 surface,

@@ -1,16 +1,16 @@
-"""The physics world: a walled meadow with balloons in the wind, sun targets and hand bodies.
+"""The physics world: a walled meadow with beach balls in the wind, star targets and hand bodies.
 
 Coordinates are arena pixels (1280×720, origin top-left, y down), the same as pymunk's here:
 gravity points to +y. Everything is stepped at a fixed 1/60 s, split into ``SUBSTEPS`` so that a
 hand swept at 3000 px/s moves only 12.5 px per sub-step, far less than any ball's radius.
 
 Tunnelling is prevented three ways, because a kinematic hand has infinite mass and can squeeze
-a balloon against a wall with any force:
+a ball against a wall with any force:
 
 1. sub-steps (the solver sees every contact before shapes pass through each other);
-2. balloon speeds are clamped to ``MAX_BALL_SPEED`` after every sub-step, and the walls are
-   ``WALL_THICKNESS`` px thick slabs, so a balloon can never cross one in a sub-step;
-3. a last guard puts any balloon whose centre left the arena back inside, moving inwards.
+2. ball speeds are clamped to ``MAX_BALL_SPEED`` after every sub-step, and the walls are
+   ``WALL_THICKNESS`` px thick slabs, so a ball can never cross one in a sub-step;
+3. a last guard puts any ball whose centre left the arena back inside, moving inwards.
 
 Collisions are reported as :class:`WorldEvent` values in :attr:`World.events`, which the scene
 reads after each frame (sounds, particles, points); pymunk callbacks only record, they never
@@ -30,7 +30,7 @@ ARENA_SIZE = (1280, 720)
 GROUND_HEIGHT = 64  # px of grass at the bottom; the floor's top edge
 STEP = 1.0 / 60.0
 SUBSTEPS = 4
-GRAVITY = 240.0  # px/s², light: balloons float down slowly enough to be batted from 4 m away
+GRAVITY = 240.0  # px/s², light: balls float down slowly enough to be batted from 4 m away
 AIR_DAMPING = 0.55  # fraction of velocity kept per second (pymunk's Space.damping)
 MAX_BALL_SPEED = 2000.0  # px/s; 8.3 px per sub-step, well under the smallest radius
 MAX_HAND_SPEED = 4500.0  # px/s; a hand catching up after a jump moves at most this fast
@@ -51,12 +51,12 @@ class WorldEvent(NamedTuple):
     """Something that happened during a step, for sounds, particles and points.
 
     Attributes:
-        kind: ``"hit"`` (hand hit a balloon), ``"bounce"`` (balloon hit a wall or balloon),
-            ``"score"`` (balloon touched a target), ``"floor"`` (balloon touched the grass).
+        kind: ``"hit"`` (hand hit a ball), ``"bounce"`` (ball hit a wall or ball),
+            ``"score"`` (ball touched a target), ``"floor"`` (ball touched the grass).
         pos: where, in arena px.
         strength: 0..1, how hard (relative impact speed).
-        ball: the balloon involved.
-        hand_id: the hand that hit (``"hit"``) or last touched the balloon (``"score"``), or None.
+        ball: the ball involved.
+        hand_id: the hand that hit (``"hit"``) or last touched the ball (``"score"``), or None.
         target: the target touched (``"score"``), else None.
     """
 
@@ -70,11 +70,11 @@ class WorldEvent(NamedTuple):
 
 @dataclass(eq=False)
 class Ball:
-    """A balloon: a dynamic pymunk circle plus what the game needs to know about it."""
+    """A ball: a dynamic pymunk circle plus what the game needs to know about it."""
 
     body: pymunk.Body
     shape: pymunk.Circle
-    hue: int  # index into the balloon palette
+    hue: int  # picks the ball's colours from the palette
     last_hand: int | None = None  # who touched it last (points go to that player's colour)
     last_hit_time: float = -10.0
     spin: float = 0.0
@@ -87,7 +87,7 @@ class Ball:
 
 @dataclass(eq=False)
 class Target:
-    """A floating sun: a sensor circle that drifts on a slow Lissajous path."""
+    """A floating star: a sensor circle that drifts on a slow Lissajous path."""
 
     body: pymunk.Body
     shape: pymunk.Circle
@@ -110,7 +110,7 @@ class HandBody:
 
 @dataclass(eq=False)
 class World:
-    """The pymunk space with walls, balloons, targets and hands.
+    """The pymunk space with walls, balls, targets and hands.
 
     Args:
         size: arena size in px.
@@ -144,7 +144,7 @@ class World:
 
     @property
     def floor_y(self) -> float:
-        """The y of the grass line (balloons rest above it)."""
+        """The y of the grass line (balls rest above it)."""
         return self.size[1] - GROUND_HEIGHT
 
     def _add_walls(self) -> None:
@@ -170,7 +170,7 @@ class World:
         velocity: tuple[float, float] = (0.0, 0.0),
         radius: float | None = None,
     ) -> Ball:
-        """Drop a balloon at ``pos`` (default: a random spot above the top third)."""
+        """Drop a ball at ``pos`` (default: a random spot above the top third)."""
         r = radius if radius is not None else self.rng.uniform(*BALL_RADIUS)
         if pos is None:
             pos = (self.rng.uniform(r + 80, self.size[0] - r - 80), r + 6)
@@ -188,13 +188,13 @@ class World:
         return ball
 
     def remove_ball(self, ball: Ball) -> None:
-        """Take a balloon out of the world (after it popped)."""
+        """Take a ball out of the world (after it popped)."""
         if ball in self.balls:
             self.balls.remove(ball)
             self.space.remove(ball.body, ball.shape)
 
     def add_target(self) -> Target:
-        """A new sun somewhere in the upper half, away from the other targets."""
+        """A new star somewhere in the upper half, away from the other targets."""
         w, h = self.size
         best, best_gap = None, -1.0
         for _ in range(30):  # the candidate farthest from the other stars (they drift ±90 px)
@@ -223,7 +223,7 @@ class World:
             self.space.remove(target.body, target.shape)
 
     def clear(self) -> None:
-        """Remove every balloon and target (hands stay)."""
+        """Remove every ball and target (hands stay)."""
         for ball in list(self.balls):
             self.remove_ball(ball)
         for target in list(self.targets):
@@ -271,8 +271,8 @@ class World:
     def _drive_hands(self, dt: float) -> None:
         """Set each hand's velocity so it reaches its goal in ``catch_up`` seconds.
 
-        The velocity is what a hit transfers: a fast swipe carries the balloon away, a slow
-        push just nudges it. Speeds are clamped so a tracking jump cannot fling balloons.
+        The velocity is what a hit transfers: a fast swipe carries the ball away, a slow
+        push just nudges it. Speeds are clamped so a tracking jump cannot fling balls.
         """
         for hand in self.hands.values():
             dx = hand.goal[0] - hand.body.position.x
@@ -310,7 +310,7 @@ class World:
         h = dt / SUBSTEPS
         for _ in range(SUBSTEPS):
             self._drive_hands(h)
-            for ball in self.balls:  # balloons catch the wind more than they fall
+            for ball in self.balls:  # balls catch the wind more than they fall
                 ball.body.apply_force_at_local_point((self.wind * ball.body.mass, 0.0))
             self.space.step(h)
             self._limit_balls()
@@ -344,7 +344,7 @@ class World:
         return x, y
 
     def contains(self, ball: Ball) -> bool:
-        """Whether the balloon is entirely inside the arena (walls, ceiling and grass)."""
+        """Whether the ball is entirely inside the arena (walls, ceiling and grass)."""
         x, y = ball.body.position
         r = ball.radius - 1.0  # the solver may leave a sliver of overlap
         return r <= x <= self.size[0] - r and r <= y <= self.floor_y - r

@@ -208,6 +208,7 @@ class PlayScene(Scene):
         self.score = 0
         self.combo = 1
         self.stars = 0
+        self.stars_by_colour: dict[tuple[int, int, int], int] = {}  # who caught them
         self.over = 0.0  # > 0 while the "time!" screen shows
         self.absent = 0.0
         self.spawn_wait = 0.0
@@ -274,6 +275,7 @@ class PlayScene(Scene):
         self.score += points
         self.stars += 1
         colour = field.hand_colours().get(event.hand_id, art.GOLD)
+        self.stars_by_colour[colour] = self.stars_by_colour.get(colour, 0) + 1
         field.effects.burst(event.pos, art.GOLD, count=60, speed=650, size=9, gravity=0.6)
         field.effects.burst(event.pos, colour, count=30, speed=450, size=7)
         field.effects.ring(event.pos, art.GOLD, 60, grow=3.0, life=0.6, width=10)
@@ -328,26 +330,7 @@ class PlayScene(Scene):
                 alpha=int(255 * k),
             )
         if self.over:
-            panel = pygame.Surface((760, 390), pygame.SRCALPHA)
-            pygame.draw.rect(panel, (20, 30, 70, 190), panel.get_rect(), border_radius=36)
-            surface.blit(panel, panel.get_rect(center=(w / 2, h * 0.49)))
-            art.draw_text(surface, "TIME!", 150, art.GOLD, (w / 2, h * 0.33), outline=7)
-            art.draw_text(
-                surface,
-                f"{self.score} points  -  {self.stars} stars",
-                72,
-                art.WHITE,
-                (w / 2, h * 0.50),
-            )
-            art.draw_text(surface, f"best {self.field.best}", 56, art.GOLD, (w / 2, h * 0.62))
-            art.draw_text(
-                surface,
-                f"next round in {math.ceil(self.over)}",
-                40,
-                art.WHITE,
-                (w / 2, h * 0.71),
-                outline=3,
-            )
+            self._draw_round_over(surface)
         elif self.absent > 0.3:
             art.draw_text(
                 surface,
@@ -358,6 +341,32 @@ class PlayScene(Scene):
                 outline=6,
                 alpha=int(255 * min(1.0, self.absent)),
             )
+
+    def _draw_round_over(self, surface: pygame.Surface) -> None:
+        """The "time!" panel: score, stars per player colour, best score, next round."""
+        w, h = self.field.size
+        panel = pygame.Surface((780, 450), pygame.SRCALPHA)
+        pygame.draw.rect(panel, (20, 30, 70, 190), panel.get_rect(), border_radius=36)
+        surface.blit(panel, panel.get_rect(center=(w / 2, h * 0.5)))
+        art.draw_text(surface, "TIME!", 150, art.GOLD, (w / 2, h * 0.29), outline=7)
+        line = f"{self.score} points  -  {self.stars} stars"
+        art.draw_text(surface, line, 72, art.WHITE, (w / 2, h * 0.44))
+        counts = sorted(self.stars_by_colour.items(), key=lambda item: -item[1])[:6]
+        x = w / 2 - 65 * (len(counts) - 1)
+        for colour, count in counts:  # one star badge per player colour
+            pygame.draw.circle(surface, colour, (x - 24, h * 0.555), 20)
+            pygame.draw.circle(surface, art.WHITE, (x - 24, h * 0.555), 20, 3)
+            art.draw_text(surface, str(count), 52, colour, (x + 18, h * 0.555), outline=3)
+            x += 130
+        art.draw_text(surface, f"best {self.field.best}", 56, art.GOLD, (w / 2, h * 0.655))
+        art.draw_text(
+            surface,
+            f"next round in {math.ceil(self.over)}",
+            40,
+            art.WHITE,
+            (w / 2, h * 0.74),
+            outline=3,
+        )
 
     def _draw_timer(
         self,

@@ -80,6 +80,7 @@ def test_hand_sweep_bats_ball_into_star_for_points(game):
         game.frame(STEP)
     assert play.score == scenes.STAR_POINTS
     assert play.stars == 1
+    assert play.stars_by_colour == {game.field.hands.states[1].colour: 1}, "credited to hand 1"
     assert star not in world.targets, "a caught star disappears (and is replaced later)"
     assert play.combo == 2
 

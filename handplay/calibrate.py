@@ -80,13 +80,19 @@ def probe_cameras(indices: Sequence[int] = PROBE_INDICES) -> list[int]:
         The ones that work, in order (empty when there is no camera).
     """
     found = []
-    for i in indices:
-        cap = cv2.VideoCapture(i)
-        try:
-            if cap.isOpened() and cap.read()[0]:
-                found.append(i)
-        finally:
-            cap.release()
+    quiet = cv2.utils.logging.LOG_LEVEL_SILENT
+    previous = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(quiet)  # a missing camera is an answer here, not a warning
+    try:
+        for i in indices:
+            cap = cv2.VideoCapture(i)
+            try:
+                if cap.isOpened() and cap.read()[0]:
+                    found.append(i)
+            finally:
+                cap.release()
+    finally:
+        cv2.utils.logging.setLogLevel(previous)
     return found
 
 
@@ -135,6 +141,7 @@ class CalibrationScreen:
         self._preview_key: tuple[int, bool, float] | None = None
         self._peaks: list[tuple[float, float]] = []
         self.test_mode = False
+        self.threshold_moved = False  # True once the user moves the slider
         self.reached: set[tuple[int, int]] = set()
         self.font = pygame.font.Font(None, 30)
         self.big = pygame.font.Font(None, 54)
@@ -221,7 +228,9 @@ class CalibrationScreen:
     def calibration(self) -> Calibration:
         """The calibration as edited so far (camera, mirror, play area, threshold)."""
         camera = self.source if self.source is not None else self.cal.camera
-        return self.cal.with_changes(camera=camera, threshold=round(self.slider.value, 3))
+        # the model's recommended threshold stays None (it follows a new model) until moved
+        threshold = round(self.slider.value, 3) if self.threshold_moved else self.cal.threshold
+        return self.cal.with_changes(camera=camera, threshold=threshold)
 
     def preview_rect(self) -> pygame.Rect:
         """Where the preview sits (the frame's aspect ratio fitted into the preview box)."""
@@ -318,6 +327,7 @@ class CalibrationScreen:
         return True
 
     def _set_threshold(self, value: float) -> None:
+        self.threshold_moved = True
         if self.inp is not None and self.inp.detector is not None:
             self.inp.detector.threshold = value  # read by the worker on its next frame
 
@@ -533,7 +543,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     pygame.init()
-    flags = pygame.SCALED | (pygame.FULLSCREEN if args.fullscreen else 0)
+    scaled = pygame.SCALED if pygame.display.get_driver() != "dummy" else 0  # any window size
+    flags = scaled | (pygame.FULLSCREEN if args.fullscreen else 0)
     screen = pygame.display.set_mode(SCREEN_SIZE, flags)
     pygame.display.set_caption("handplay calibration")
     print(f"calibration file: {Path(args.output) if args.output else default_path()}")

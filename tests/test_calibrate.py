@@ -101,6 +101,7 @@ def test_too_small_drag_is_refused_and_reset_restores_whole_view(screen, clip_an
         screen, source=str(clip), model=model, output=tmp_path / "c.json", max_frames=3, cameras=[]
     )
     assert cal.play_area == (0.0, 0.0, 1.0, 1.0)
+    assert cal.threshold is None, "untouched slider: keep following the model's threshold"
     assert not (tmp_path / "c.json").exists(), "nothing is written without Save"
 
 

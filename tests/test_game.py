@@ -260,3 +260,24 @@ def test_generated_sounds_are_audible_and_never_clip():
             assert 0.3 < peak <= 0.95, f"{name} peaks at {peak}"
             assert 0.05 < len(wave) / SAMPLE_RATE < 2.0
             assert abs(wave[-50:]).max() < 0.2 * peak, f"{name} must fade out, not click"
+
+
+def test_hand_catch_up_follows_the_camera_frame_interval():
+    """A 30 fps camera in a 60 fps game: each move is spread over the camera's 1/30 s."""
+    from games.wave.hands import Hands
+
+    hands = Hands(ARENA_SIZE)
+    t0 = 1000.0
+    for i in range(20):
+        kind = handplay.HANDENTER if i == 0 else handplay.HANDMOVE
+        event = hand_event(kind, 3, (100.0 + 10 * i, 200.0), ARENA_SIZE, 50.0)
+        event.timestamp = t0 + i / 30.0  # the capture clock
+        hands.handle_event(event)
+    state = hands.states[3]
+    assert state.interval == pytest.approx(1 / 30, rel=0.02)
+    world = World()
+    body = world.set_hand(3, state.pos, state.radius, state.interval).body
+    world.set_hand(3, (state.pos[0] + 40.0, state.pos[1]), state.radius, state.interval)
+    world.step()  # one 1/60 s game frame: half way there, at the hand's real speed
+    assert body.velocity.x == pytest.approx(40.0 * 30, rel=0.05)
+    assert body.position.x == pytest.approx(state.pos[0] + 20.0, abs=1.0)

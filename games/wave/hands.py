@@ -47,6 +47,7 @@ class HandState:
         radius: arena px.
         confidence: 0..1.
         interval: smoothed seconds between this hand's updates (the camera's frame interval).
+        last_update: the newest event's ``timestamp`` (capture time, ``time.monotonic()`` clock).
         trail: recent positions, newest last, for drawing a motion trail.
         entered: ``time.monotonic()`` when the hand appeared.
         fresh: a new position arrived since the physics last read it.
@@ -110,7 +111,9 @@ class Hands:
             if state is None:  # a move without an enter: treat it as one (robust to restarts)
                 self._enter(event)
                 return "enter"
-            now = time.monotonic()
+            # the capture clock gives the camera's true frame interval; arrival times would be
+            # rounded to the game's frames
+            now = float(getattr(event, "timestamp", time.monotonic()))
             gap = min(MAX_CATCH_UP, max(1e-3, now - state.last_update))
             state.interval += EVENT_INTERVAL_SMOOTHING * (gap - state.interval)
             state.last_update = now
@@ -130,6 +133,7 @@ class Hands:
         state = HandState(
             event.hand_id, self._colour(), pos, float(event.radius), float(event.confidence)
         )
+        state.last_update = float(getattr(event, "timestamp", time.monotonic()))
         state.trail.append(pos)
         self.states[event.hand_id] = state
 

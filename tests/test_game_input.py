@@ -81,6 +81,7 @@ def test_video_hand_sweeps_through_ball(clip_and_model):
         for _ in range(round(3.2 / STEP)):
             game.frame(STEP)
         assert game.scene.name == "attract", "nobody left in view: back to the attract screen"
+        assert "video has ended" in game.field.status
     finally:
         game.stop_input()
         pygame.quit()

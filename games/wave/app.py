@@ -171,6 +171,9 @@ class WaveGame:
             self.stop_input()
             self.field.hands.clear()
             self._mouse_mode("hand input stopped - move the mouse to play", str(e))
+            return
+        if not self.field.status:  # a video source came to its end
+            self.field.status = "the video has ended - Esc quits"
 
     def stop_input(self) -> None:
         """Stop the input thread (idempotent)."""

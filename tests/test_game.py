@@ -281,3 +281,16 @@ def test_hand_catch_up_follows_the_camera_frame_interval():
     world.step()  # one 1/60 s game frame: half way there, at the hand's real speed
     assert body.velocity.x == pytest.approx(40.0 * 30, rel=0.05)
     assert body.position.x == pytest.approx(state.pos[0] + 20.0, abs=1.0)
+
+
+def test_each_hand_gets_its_own_colour_and_a_free_one_is_reused():
+    from games.wave.hands import HAND_COLOURS, Hands
+
+    hands = Hands(ARENA_SIZE)
+    for hand_id in (1, 2, 3):
+        hands.handle_event(hand_event(handplay.HANDENTER, hand_id, (10.0, 10.0), ARENA_SIZE, 40))
+    colours = [hands.states[i].colour for i in (1, 2, 3)]
+    assert len(set(colours)) == 3 and set(colours) <= set(HAND_COLOURS)
+    hands.handle_event(hand_event(handplay.HANDLEAVE, 2, (10.0, 10.0), ARENA_SIZE, 40))
+    hands.handle_event(hand_event(handplay.HANDENTER, 4, (10.0, 10.0), ARENA_SIZE, 40))
+    assert hands.states[4].colour not in (colours[0], colours[2])

@@ -56,16 +56,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m games.wave.bench", description=__doc__)
     parser.add_argument("--frames", type=int, default=1200, help="game frames (default 1200)")
     parser.add_argument("--debug", action="store_true", help="with the debug overlay")
+    parser.add_argument(
+        "--model",
+        help="run this model instead of the disc model (its cost is measured; it may find no "
+        "hands in the clip of red discs, so the game may stay on the attract screen)",
+    )
     args = parser.parse_args(argv)
     seconds = max(2, math.ceil(args.frames / 60) + 3)  # the clip outlasts the run
     with tempfile.TemporaryDirectory() as tmp:
         print(f"rendering a {seconds} s clip of 3 waving discs ...")
         clip, model = make_clip(Path(tmp), seconds)
+        model = Path(args.model) if args.model else model
         options = Options(source=str(clip), model=str(model), max_frames=args.frames,
                           mute=True, debug=args.debug)  # fmt: skip
         result = run(options)
     if result.mouse_mode:
-        print("the video did not open: the figures below are for mouse mode")
+        print("the video or the model did not open: the figures below are for mouse mode")
     w50, w95 = percentiles(result.work_ms)
     i50, i95 = percentiles(result.interval_ms)
     print(f"frames {result.frames}  work p50 {w50:.2f} ms p95 {w95:.2f} ms  "

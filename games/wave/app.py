@@ -69,6 +69,7 @@ class RunResult:
         interval_ms: time between successive frames (what the player sees; ~16.7 at 60 fps).
         mouse_mode: True when the mouse stood in for the hands.
         best: the best round score.
+        hands_entered: how many hands entered during the run.
     """
 
     frames: int
@@ -76,6 +77,7 @@ class RunResult:
     interval_ms: list[float]
     mouse_mode: bool
     best: int
+    hands_entered: int = 0
 
 
 def percentiles(values: Sequence[float]) -> tuple[float, float]:
@@ -284,7 +286,9 @@ class WaveGame:
         finally:
             mouse_mode = self.inp is None
             self.stop_input()
-        return RunResult(frames, work, intervals[1:], mouse_mode, self.field.best)
+        return RunResult(
+            frames, work, intervals[1:], mouse_mode, self.field.best, self.field.hands.entered_total
+        )
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:

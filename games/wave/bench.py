@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import math
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from games.wave.app import Options, percentiles, run
@@ -26,8 +26,9 @@ CLIP_FPS = 30
 CLIP_SECONDS = 25
 
 
-def _waving(cx: float, cy: float, ax: float, ay: float, fx: float, fy: float, r: float,
-            phase: float):  # fmt: skip
+def _waving(
+    cx: float, cy: float, ax: float, ay: float, fx: float, fy: float, r: float, phase: float
+) -> Callable[[int], tuple[float, float, float]]:
     """A disc on a Lissajous path (a hand waving about), as a handplay.testing track."""
 
     def track(i: int) -> tuple[float, float, float]:
@@ -67,15 +68,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"rendering a {seconds} s clip of 3 waving discs ...")
         clip, model = make_clip(Path(tmp), seconds)
         model = Path(args.model) if args.model else model
-        options = Options(source=str(clip), model=str(model), max_frames=args.frames,
-                          mute=True, debug=args.debug)  # fmt: skip
+        options = Options(
+            source=str(clip), model=str(model), max_frames=args.frames, mute=True, debug=args.debug
+        )
         result = run(options)
     if result.mouse_mode:
         print("the video or the model did not open: the figures below are for mouse mode")
     w50, w95 = percentiles(result.work_ms)
     i50, i95 = percentiles(result.interval_ms)
-    print(f"frames {result.frames}  work p50 {w50:.2f} ms p95 {w95:.2f} ms  "
-          f"interval p50 {i50:.2f} ms p95 {i95:.2f} ms")  # fmt: skip
+    print(
+        f"frames {result.frames}  work p50 {w50:.2f} ms p95 {w95:.2f} ms  "
+        f"interval p50 {i50:.2f} ms p95 {i95:.2f} ms  hands entered {result.hands_entered}"
+    )
     return 0
 
 

@@ -77,6 +77,7 @@ class Hands:
         self.states: dict[int, HandState] = {}
         self._colour_of: dict[int, tuple[int, int, int]] = {}
         self._next_colour = 0
+        self.entered_total = 0  # hands that have entered since start (for benchmarks, tests)
 
     def __len__(self) -> int:
         return len(self.states)
@@ -129,6 +130,7 @@ class Hands:
         return None
 
     def _enter(self, event: pygame.event.Event) -> None:
+        self.entered_total += 1
         pos = self._arena_pos(event)
         state = HandState(
             event.hand_id, self._colour(), pos, float(event.radius), float(event.confidence)

@@ -294,3 +294,18 @@ def test_each_hand_gets_its_own_colour_and_a_free_one_is_reused():
     hands.handle_event(hand_event(handplay.HANDLEAVE, 2, (10.0, 10.0), ARENA_SIZE, 40))
     hands.handle_event(hand_event(handplay.HANDENTER, 4, (10.0, 10.0), ARENA_SIZE, 40))
     assert hands.states[4].colour not in (colours[0], colours[2])
+
+
+def test_broken_calibration_file_falls_back_to_mouse_and_says_so():
+    from handplay.calibration import default_path
+
+    default_path().parent.mkdir(parents=True, exist_ok=True)
+    default_path().write_text("{not json", encoding="utf-8")
+    pygame.init()
+    try:
+        g = WaveGame(Options(source=5, fast=True, mute=True))
+        assert g.inp is None and g.mouse is not None
+        assert "calibration file is broken" in g.field.status
+        assert str(default_path()) in g.note, "the detail names the file"
+    finally:
+        pygame.quit()

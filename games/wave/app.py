@@ -150,6 +150,10 @@ class WaveGame:
             log.warning("%s", e)
             self._mouse_mode("no hand model - move the mouse to play", str(e))
             return
+        except ValueError as e:  # a malformed calibration file (the message names it)
+            log.warning("%s", e)
+            self._mouse_mode("calibration file is broken - press C to recalibrate", str(e))
+            return
         self.mouse = None
         self.field.status = ""
         self.note = ""
@@ -158,7 +162,7 @@ class WaveGame:
         self.inp = None
         self.mouse = MouseHand(ARENA_SIZE)
         self.field.status = status
-        self.note = detail[:70]
+        self.note = detail
 
     def _check_input(self) -> None:
         """The input stopped (end of a video, or an error): report an error, keep playing.

@@ -64,7 +64,7 @@ class DebugOverlay:
                 f"latency {stats.latency_ms:.0f} ms  hands {len(inp.hands)}",
             )
         if note:
-            lines.append(note)
+            lines.append(note if len(note) <= 60 else note[:57] + "...")
         text_h = 26 * len(lines) + 10
         box_w = PREVIEW_WIDTH + 2 * 10
         box_h = text_h + (preview.get_height() + 10 if preview is not None else 0)

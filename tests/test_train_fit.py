@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import handplay
-from training import fit
+from training import evaluate, fit
 from training.evaluate import match, score
 from training.labels import HandLabel
 from training.synth import write_dataset
@@ -41,7 +41,7 @@ def _args(tmp_path, out="run", **over):
     return [f"--{k}={v}" for k, v in cfg.items()]
 
 
-def test_a_few_steps_make_a_model_the_detector_runs(tmp_path):
+def test_a_few_steps_make_a_model_the_detector_runs(tmp_path, capsys):
     figures = fit.main(_args(tmp_path))
     assert figures["step"] == 2 and figures["images"] == 4
     onnx = tmp_path / "run" / "model.onnx"
@@ -52,6 +52,13 @@ def test_a_few_steps_make_a_model_the_detector_runs(tmp_path):
     assert json.loads(det.metadata["handplay.train_config"])["input_w"] == 96
     history = (tmp_path / "run" / "history.jsonl").read_text().splitlines()
     assert len(history) == 1
+    capsys.readouterr()
+    evaluate.main(["--data", str(tmp_path / "val"), "--model", str(onnx), "--save-dir",
+                   str(tmp_path / "look")])  # fmt: skip
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["images"] == 4 and line["ms_median"] > 0
+    assert {"recall", "precision", "recall_all", "centre_error_median", "infer_ms_p90"} <= set(line)
+    assert len(list((tmp_path / "look").glob("*.jpg"))) == 4
 
 
 def test_resume_continues_from_the_saved_step(tmp_path):

@@ -160,19 +160,37 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("checkpoint", help="a .pt checkpoint written by training.fit")
     parser.add_argument("--out", required=True, help="the .onnx file to write")
     parser.add_argument("--threshold", type=float, default=None, help="default: the config's")
+    parser.add_argument(
+        "--val", default=None, help="a labelled folder: store its figures at the threshold"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     net, cfg, state = load_checkpoint(args.checkpoint)
     thr = cfg.threshold if args.threshold is None else args.threshold
-    diff = export_onnx(
-        net,
-        args.out,
-        (cfg.input_w, cfg.input_h),
-        thr,
-        train_config=cfg.to_dict(),
-        metrics=state.get("metrics", {}),
-    )
+    metrics = dict(state.get("metrics", {}))
+    diff = export_onnx(net, args.out, (cfg.input_w, cfg.input_h), thr, cfg.to_dict(), metrics)
+    if args.val:
+        from handplay.detector import Detector
+        from training.evaluate import load_truth, run
+
+        frames, truths = load_truth(args.val)
+        metrics, _ = run(Detector(args.out, threads=1, max_hands=16), frames, truths)
+        metrics.update(val=args.val, epoch=state.get("epoch"), step=state.get("step"))
+        set_metadata(args.out, {"handplay.metrics": json.dumps(metrics, sort_keys=True)})
+        print(json.dumps(metrics))
     print(f"wrote {args.out} (parity {diff:.2e})")
+
+
+def set_metadata(path: str | os.PathLike[str], values: dict[str, str]) -> None:
+    """Replace or add ``metadata_props`` entries of an ONNX file in place (weights untouched)."""
+    model = onnx.load(str(path))
+    props = {p.key: p.value for p in model.metadata_props}
+    props.update(values)
+    del model.metadata_props[:]
+    for key, value in props.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save_model(model, str(path), save_as_external_data=False)
 
 
 if __name__ == "__main__":

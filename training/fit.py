@@ -83,7 +83,7 @@ class Config:
 
 PRESETS: dict[str, dict] = {
     # At most 6 min of training on 2 cores + ~1 min loading and validation.
-    "quick": {"epochs": 6, "samples_per_epoch": 2048, "minutes": 6.0, "out": "runs/quick"},
+    "quick": {"epochs": 20, "samples_per_epoch": 2048, "minutes": 6.0, "out": "runs/quick"},
     # About 65 min on 2 cores; a checkpoint every epoch, so --resume with more epochs (and
     # more --minutes) goes further.
     "full": {"epochs": 40, "samples_per_epoch": 4096, "minutes": 65.0, "out": "runs/full"},

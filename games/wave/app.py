@@ -70,6 +70,7 @@ class RunResult:
         mouse_mode: True when the mouse stood in for the hands.
         best: the best round score.
         hands_entered: how many hands entered during the run.
+        input_stats: the input's last :class:`handplay.Stats` (None in mouse mode).
     """
 
     frames: int
@@ -78,6 +79,7 @@ class RunResult:
     mouse_mode: bool
     best: int
     hands_entered: int = 0
+    input_stats: handplay.Stats | None = None
 
 
 def percentiles(values: Sequence[float]) -> tuple[float, float]:
@@ -289,9 +291,16 @@ class WaveGame:
                     break
         finally:
             mouse_mode = self.inp is None
+            stats = self.inp.stats if self.inp is not None else None
             self.stop_input()
         return RunResult(
-            frames, work, intervals[1:], mouse_mode, self.field.best, self.field.hands.entered_total
+            frames,
+            work,
+            intervals[1:],
+            mouse_mode,
+            self.field.best,
+            self.field.hands.entered_total,
+            stats,
         )
 
 

@@ -80,6 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"frames {result.frames}  work p50 {w50:.2f} ms p95 {w95:.2f} ms  "
         f"interval p50 {i50:.2f} ms p95 {i95:.2f} ms  hands entered {result.hands_entered}"
     )
+    if result.input_stats is not None:
+        st = result.input_stats
+        print(
+            f"input: {st.fps:.1f} fps, model {st.inference_ms:.1f} ms, "
+            f"capture-to-event latency {st.latency_ms:.0f} ms (p95 {st.latency_p95_ms:.0f} ms)"
+        )
     return 0
 
 

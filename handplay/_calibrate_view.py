@@ -12,6 +12,11 @@ import cv2
 import numpy as np
 import pygame
 
+SCREEN_SIZE = (1280, 720)  # the calibration screen's (logical) size
+PREVIEW_BOX = pygame.Rect(24, 96, 880, 560)  # the preview is fitted into this
+PANEL_X = 930  # left edge of the control panel
+TEST_TARGET_R = 60  # px, the corner targets of the full-screen test
+CURSOR_COLOURS = [(255, 64, 129), (255, 171, 0), (0, 229, 255), (118, 255, 3), (213, 0, 249)]
 HEAT_FLOOR = 0.08  # heat below this is not tinted, so the picture stays readable
 PANEL = (24, 30, 48)
 PANEL_LIGHT = (52, 62, 92)

@@ -39,11 +39,12 @@ from pathlib import Path
 import cv2
 import pygame
 
+from handplay._calibrate_draw import Painter
 from handplay._calibrate_view import (
-    ACCENT,
-    MUTED,
-    PANEL,
-    TEXT,
+    PANEL_X,
+    PREVIEW_BOX,
+    SCREEN_SIZE,
+    TEST_TARGET_R,
     Button,
     Slider,
     fit_rect,
@@ -52,7 +53,6 @@ from handplay._calibrate_view import (
 from handplay.calibration import Calibration, default_path
 from handplay.detector import ModelError
 from handplay.input import Input
-from handplay.peaks import find_peaks
 from handplay.sources import SourceError
 
 log = logging.getLogger(__name__)
@@ -60,14 +60,9 @@ log = logging.getLogger(__name__)
 __all__ = ["CalibrationScreen", "main", "preview_surface", "probe_cameras", "run"]
 
 PROBE_INDICES = range(6)
-SCREEN_SIZE = (1280, 720)
-PREVIEW_BOX = pygame.Rect(24, 96, 880, 560)
-PANEL_X = 930
 MIN_AREA = 0.05  # the smallest play-area side, in view units (smaller drags are ignored)
 THRESHOLD_RANGE = (0.05, 0.95)
-CURSOR_COLOURS = [(255, 64, 129), (255, 171, 0), (0, 229, 255), (118, 255, 3), (213, 0, 249)]
 CURSOR_TRAIL = 24
-TEST_TARGET_R = 60  # px, the corner targets of the full-screen test
 
 
 def probe_cameras(indices: Sequence[int] = PROBE_INDICES) -> list[int]:
@@ -137,14 +132,10 @@ class CalibrationScreen:
         self.drag_start: tuple[float, float] | None = None
         self.drag_now: tuple[float, float] | None = None
         self.trails: dict[int, deque[tuple[float, float]]] = {}
-        self._preview: pygame.Surface | None = None
-        self._preview_key: tuple[int, bool, float] | None = None
-        self._peaks: list[tuple[float, float]] = []
         self.test_mode = False
         self.threshold_moved = False  # True once the user moves the slider
         self.reached: set[tuple[int, int]] = set()
-        self.font = pygame.font.Font(None, 30)
-        self.big = pygame.font.Font(None, 54)
+        self.painter = Painter()
         self.slider = Slider(
             pygame.Rect(PANEL_X + 10, 0, 300, 12), *THRESHOLD_RANGE, self.cal.threshold or 0.5
         )
@@ -189,7 +180,7 @@ class CalibrationScreen:
         self.buttons["test"] = Button(pygame.Rect(PANEL_X, y, 320, 44), "Full-screen test", "T")
         y += 52
         self.buttons["back"] = Button(pygame.Rect(PANEL_X, y, 320, 44), "Back", "Esc")
-        self._info_y = y + 64
+        self.info_y = y + 64
 
     def select(self, source: int | str) -> None:
         """Switch the preview to a camera index or a video path (restarts the input)."""
@@ -244,7 +235,7 @@ class CalibrationScreen:
         v = (pos[1] - rect.y) / rect.height
         return min(1.0, max(0.0, u)), min(1.0, max(0.0, v))
 
-    def _frame_view(self, norm: tuple[float, float]) -> tuple[float, float]:
+    def frame_view(self, norm: tuple[float, float]) -> tuple[float, float]:
         """Identity-calibrated ``norm_pos`` (camera frame 0..1) to view coordinates."""
         return (1.0 - norm[0] if self.cal.mirror else norm[0]), norm[1]
 
@@ -354,12 +345,12 @@ class CalibrationScreen:
         w, h = self.size
         seen = set()
         for hand in hands:
-            u, v = self._frame_view(hand.norm_pos)
+            u, v = self.frame_view(hand.norm_pos)
             pos = ((u - x0) / (x1 - x0) * w, (v - y0) / (y1 - y0) * h)
             self.trails.setdefault(hand.hand_id, deque(maxlen=CURSOR_TRAIL)).append(pos)
             seen.add(hand.hand_id)
             if self.test_mode:
-                for corner in self._corners():
+                for corner in self.corners():
                     if math.dist(pos, corner) < TEST_TARGET_R:
                         self.reached.add(corner)
         for hand_id in list(self.trails):
@@ -368,130 +359,13 @@ class CalibrationScreen:
 
     def draw(self, surface: pygame.Surface) -> None:
         """The whole screen (or the full-screen test, when it is on)."""
-        if self.test_mode:
-            self._draw_test(surface)
-            return
-        surface.fill(PANEL)
-        surface.blit(self.big.render("Calibration", True, TEXT), (24, 22))
-        help_text = "drag on the preview to set the play area  -  T: full-screen test"
-        surface.blit(self.font.render(help_text, True, MUTED), (300, 36))
-        self._draw_preview(surface)
-        self._draw_panel(surface)
-        if self.message:
-            surface.blit(self.font.render(self.message[:110], True, TEXT), (24, 676))
-        self._draw_cursors(surface)
+        self.painter.draw(surface, self)
 
-    def _draw_cursors(self, surface: pygame.Surface) -> None:
-        """The live test: each hand's cursor where the mapping puts it on the screen."""
-        for hand_id, trail in self.trails.items():
-            colour = CURSOR_COLOURS[hand_id % len(CURSOR_COLOURS)]
-            points = list(trail)
-            for i in range(1, len(points)):  # a trail that thins out behind the cursor
-                width = max(1, int(8 * i / len(points)))
-                pygame.draw.line(surface, colour, points[i - 1], points[i], width)
-            pygame.draw.circle(surface, PANEL, points[-1], 28, 10)
-            pygame.draw.circle(surface, colour, points[-1], 26, 6)
-            pygame.draw.circle(surface, TEXT, points[-1], 8)
-
-    def _draw_test(self, surface: pygame.Surface) -> None:
-        """Full-screen test: a grid and four corner targets that light up when reached."""
-        surface.fill((14, 18, 32))
-        w, h = self.size
-        for x in range(0, w, 80):
-            pygame.draw.line(surface, (30, 38, 62), (x, 0), (x, h))
-        for y in range(0, h, 80):
-            pygame.draw.line(surface, (30, 38, 62), (0, y), (w, y))
-        for corner in self._corners():
-            reached = corner in self.reached
-            pygame.draw.circle(
-                surface, ACCENT if reached else MUTED, corner, TEST_TARGET_R, 0 if reached else 5
-            )
-        text = f"reach the four corners ({len(self.reached)}/4)  -  T: back"
-        label = self.big.render(text, True, TEXT)
-        surface.blit(label, label.get_rect(center=(w / 2, h / 2)))
-        self._draw_cursors(surface)
-
-    def _corners(self) -> list[tuple[int, int]]:
+    def corners(self) -> list[tuple[int, int]]:
+        """The centres of the full-screen test's corner targets, screen px."""
         w, h = self.size
         m = TEST_TARGET_R + 20
         return [(m, m), (w - m, m), (m, h - m), (w - m, h - m)]
-
-    def _draw_preview(self, surface: pygame.Surface) -> None:
-        rect = self.preview_rect()
-        if self.inp is None or self.inp.latest_frame is None:
-            pygame.draw.rect(surface, (12, 16, 28), rect)
-            text = self.font.render("no picture", True, MUTED)
-            surface.blit(text, text.get_rect(center=rect.center))
-            return
-        # read the heatmap first: the worker replaces the frame and then the heatmap, so the
-        # heatmap read here is never newer than the frame (crosses never lead the picture)
-        heat = self.inp.latest_heatmap
-        frame = self.inp.latest_frame
-        key = (id(frame), self.cal.mirror, round(self.slider.value, 3))
-        if key != self._preview_key:  # convert each new frame once
-            self._preview = preview_surface(frame, heat, rect.size, self.cal.mirror)
-            self._peaks = []
-            if heat is not None and heat.size:  # raw peaks above the threshold
-                found = find_peaks(heat, self.slider.value, 16)
-                gh, gw = heat.shape
-                for x, y in zip(found.x.tolist(), found.y.tolist(), strict=True):
-                    self._peaks.append(self._frame_view(((x + 0.5) / gw, (y + 0.5) / gh)))
-            self._preview_key = key
-        surface.blit(self._preview, rect)
-        for u, v in self._peaks:  # white crosses
-            px, py = rect.x + u * rect.width, rect.y + v * rect.height
-            pygame.draw.line(surface, TEXT, (px - 10, py), (px + 10, py), 3)
-            pygame.draw.line(surface, TEXT, (px, py - 10), (px, py + 10), 3)
-        frame_w = frame.shape[1]
-        # the input maps onto a 1×1 "screen" over the whole view, so a radius comes scaled by
-        # the mean of 1/w and 1/h; undo that to get camera px, then scale to the preview
-        frame_h = frame.shape[0]
-        per_px = 0.5 * (1.0 / frame_w + 1.0 / frame_h)
-        for hand in self.inp.hands:  # tracked hands: rings sized by the hand
-            u, v = self._frame_view(hand.norm_pos)
-            colour = CURSOR_COLOURS[hand.hand_id % len(CURSOR_COLOURS)]
-            r = max(6, int(hand.radius / per_px * rect.width / frame_w))
-            pygame.draw.circle(
-                surface, colour, (rect.x + u * rect.width, rect.y + v * rect.height), r, 4
-            )
-        x0, y0, x1, y1 = self.cal.play_area
-        if self.drag_start is not None and self.drag_now is not None:
-            (u0, v0), (u1, v1) = self.drag_start, self.drag_now
-            x0, x1 = sorted((u0, u1))
-            y0, y1 = sorted((v0, v1))
-        area = pygame.Rect(
-            rect.x + x0 * rect.width,
-            rect.y + y0 * rect.height,
-            (x1 - x0) * rect.width,
-            (y1 - y0) * rect.height,
-        )
-        shade = pygame.Surface(rect.size, pygame.SRCALPHA)
-        shade.fill((0, 0, 0, 120))
-        shade.fill((0, 0, 0, 0), area.move(-rect.x, -rect.y))
-        surface.blit(shade, rect)
-        pygame.draw.rect(surface, ACCENT, area, 4)
-
-    def _draw_panel(self, surface: pygame.Surface) -> None:
-        surface.blit(self.font.render("Source", True, MUTED), (PANEL_X, 84))
-        for name, button in self.buttons.items():
-            button.active = (
-                (name.startswith("cam") and self.source == int(name[3:]))
-                or (name == "video" and self.source == self.video and self.video is not None)
-                or (name == "mirror" and self.cal.mirror)
-            )
-            button.draw(surface, self.font)
-        if not self.cameras and self.video is None:
-            surface.blit(self.font.render("no camera found (P: probe)", True, TEXT), (PANEL_X, 120))
-        label = f"Threshold {self.slider.value:.2f}   (left / right)"
-        surface.blit(self.font.render(label, True, MUTED), (PANEL_X, self.slider.rect.y - 34))
-        self.slider.draw(surface)
-        stats = self.inp.stats if self.inp is not None else None
-        if stats is not None:
-            line = f"{stats.fps:.0f} fps   model {stats.inference_ms:.0f} ms"
-            surface.blit(self.font.render(line, True, MUTED), (PANEL_X, self._info_y + 30))
-        x0, y0, x1, y1 = self.cal.play_area
-        area = f"area {x0:.2f},{y0:.2f} - {x1:.2f},{y1:.2f}"
-        surface.blit(self.font.render(area, True, MUTED), (PANEL_X, self._info_y))
 
 
 def run(

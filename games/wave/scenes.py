@@ -190,6 +190,9 @@ class AttractScene(Scene):
             art.draw_text(surface, f"best score  {self.field.best}", 44, art.GOLD, (w / 2, 40))
         if self.field.status:
             art.draw_text(surface, self.field.status, 38, art.WHITE, (w / 2, h - 30), outline=3)
+        else:  # for whoever sets the game up; players never need the keyboard
+            keys = "Esc quit  -  F fullscreen  -  C calibrate  -  D debug"
+            art.draw_text(surface, keys, 26, (225, 240, 225), (w / 2, h - 22), outline=2)
 
 
 class PlayScene(Scene):

@@ -194,3 +194,24 @@ def test_full_screen_test_lights_the_corner_a_hand_reaches(screen, clip_and_mode
         assert not cal_screen.handle_event(esc), "...then the screen"
     finally:
         cal_screen.stop()
+
+
+def test_saved_file_is_what_input_reads(screen, clip_and_model):
+    """Save with the default path; a new Input(calibration=None) maps hands through it."""
+    import time
+
+    clip, model = clip_and_model
+    post_drag(preview_px(0.5, 0.1), preview_px(0.9, 0.6))
+    key(pygame.K_s)
+    saved = calibrate.run(screen, source=str(clip), model=model, max_frames=3, cameras=[])
+    assert handplay.Calibration.load() == saved  # written to the user's default path
+    with handplay.Input(str(clip), model=model, post_events=False) as inp:
+        assert inp.calibration == saved
+        for _ in range(300):
+            if inp.hands:
+                break
+            time.sleep(0.01)
+        hand = inp.hands[0]
+    expected = saved.to_norm(DISC[0], DISC[1], FRAME_SIZE)
+    assert hand.norm_pos == pytest.approx(expected, abs=0.05)
+    assert 0 < hand.norm_pos[0] < 1 and 0 < hand.norm_pos[1] < 1, "inside the dragged area"

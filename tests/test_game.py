@@ -253,7 +253,7 @@ def test_generated_sounds_are_audible_and_never_clip():
     from games.wave.sounds import SAMPLE_RATE, synthesise
 
     sounds = synthesise()
-    assert {"hit", "bounce", "pop", "score", "start", "end"} <= set(sounds)
+    assert {"hit", "bounce", "pop", "score", "start", "end", "tick"} <= set(sounds)
     for name, variants in sounds.items():
         for wave in variants:
             peak = float(abs(wave).max())
@@ -309,3 +309,17 @@ def test_broken_calibration_file_falls_back_to_mouse_and_says_so():
         assert str(default_path()) in g.note, "the detail names the file"
     finally:
         pygame.quit()
+
+
+def test_last_seconds_tick_and_the_round_ends_with_a_jingle(game):
+    played: list[str] = []
+    game.field.sounds.play = lambda name, *a, **k: played.append(name)
+    post(handplay.HANDENTER, 1, (640.0, 300.0))
+    game.frame(STEP)
+    game.scene.time_left = 6.5
+    for _ in range(round(7.0 / STEP)):
+        post(handplay.HANDMOVE, 1, (640.0, 300.0))
+        game.frame(STEP)
+    assert played.count("tick") == scenes.COUNTDOWN_TICKS
+    assert played.count("end") == 1
+    assert played.index("end") > max(i for i, n in enumerate(played) if n == "tick")

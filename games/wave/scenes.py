@@ -33,6 +33,7 @@ BALLS_MAX = 6
 SPAWN_INTERVAL = 0.9  # s between new balls
 TARGET_RESPAWN = 0.7  # s before a caught star is replaced
 ATTRACT_BALLS = 3
+COUNTDOWN_TICKS = 5  # a tick sound for each of the last seconds
 
 
 class Playfield:
@@ -257,7 +258,10 @@ class PlayScene(Scene):
                 else:
                     return "attract"
             return None
+        before = math.ceil(self.time_left)
         self.time_left -= dt
+        if math.ceil(self.time_left) < before <= COUNTDOWN_TICKS:  # the last seconds tick
+            field.sounds.play("tick", 0.8)
         if self.time_left <= 0:
             self.time_left = 0.0
             self.over = OVER_SECONDS

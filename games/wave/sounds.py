@@ -90,6 +90,7 @@ def synthesise() -> dict[str, list[np.ndarray]]:
         "score": [arpeggio],
         "start": [start],
         "end": [end],
+        "tick": [_tone(_note(19, 523.0), 0.08, (1.0, 0.3), decay=40.0)],
     }
     return {name: [_finish(w) for w in variants] for name, variants in sounds.items()}
 

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from handplay.detector import Detection, Detector
-from training.data import load_folder
+from training.data import load_source
 from training.labels import HandLabel
 
 MATCH_RADIUS = 1.0  # in units of the ground-truth hand's r
@@ -174,15 +174,20 @@ def _save_overlays(
 
 
 def load_truth(data: str | os.PathLike[str]) -> tuple[list[np.ndarray], list[list[HandLabel]]]:
-    """Frames (full resolution, BGR) and hands of a labelled folder."""
-    images = load_folder(data, cache_side=1 << 16)
+    """Frames (full resolution, BGR) and hands of a labelled folder, an annotated clip
+    (``X.mp4`` beside ``X.labels.jsonl``) or a folder of annotated clips."""
+    images = load_source(str(data), cache_side=1 << 16)
     return [im.pixels for im in images], [im.hands for im in images]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Evaluate a model on a labelled folder and print one JSON line."""
     parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__)
-    parser.add_argument("--data", required=True, help="a labelled folder (labels.jsonl)")
+    parser.add_argument(
+        "--data",
+        required=True,
+        help="a labelled folder (labels.jsonl), an annotated clip (X.mp4) or a folder of clips",
+    )
     parser.add_argument("--model", default=None, help="an .onnx file; default: the shipped one")
     parser.add_argument("--threshold", type=float, default=None, help="default: the model's")
     parser.add_argument("--sweep", action="store_true", help="also print a threshold sweep")

@@ -36,6 +36,22 @@ def test_heatmap_is_cropped_to_the_frame_and_peaks_under_the_disc(disc_model):
     assert abs((j + 0.5) * 4 / 0.375 - 100) < 12 and abs((i + 0.5) * 4 / 0.375 - 300) < 12
 
 
+def test_portrait_frame_fills_a_portrait_input(disc_model):
+    frame = ht.render_disc_frame((360, 640), [(120.0, 400.0, 24.0)])
+    turned = Detector(disc_model)  # 320x180 input; a 360x640 frame goes into 180x320
+    heat = turned.heatmap(frame)
+    # 360x640 scales by 0.5 into 180x320: 45x80 cells, all of the frame at twice the pixels of
+    # the landscape input (which would fit it into 101x180: 0.28125, 26x45 cells)
+    assert heat.shape == (80, 45)
+    [d] = turned.detect(frame)
+    assert np.hypot(d.x - 120, d.y - 400) < 1.5 and d.radius == pytest.approx(24, rel=0.15)
+    plain = Detector(disc_model, match_orientation=False)
+    assert plain.heatmap(frame).shape == (45, 26)
+    # landscape frames are unaffected, and the input turns back for them
+    land = ht.render_disc_frame((640, 360), [(200.0, 100.0, 20.0)])
+    assert turned.heatmap(land).shape == plain.heatmap(land).shape == (45, 80)
+
+
 def test_input_size_override_rounds_to_stride(disc_model):
     det = Detector(disc_model, input_size=(330, 181))
     assert det.input_size == (332, 184)

@@ -210,6 +210,8 @@ class Augment:
     p_flip: float = 0.5
     p_paste: float = 0.5  # chance to paste 1-3 hand crops
     p_decoy: float = 0.25  # chance that a pasted oval is background, not a hand (no label)
+    p_object: float = 0.5  # chance that a decoy is cut from another image (a real object)
+    p_focus: float = 0.75  # chance that a training crop is placed around a hand
     p_blur: float = 0.25
     noise: float = 6.0  # max Gaussian noise sigma (0..255 scale)
     p_jpeg: float = 0.4
@@ -259,10 +261,12 @@ def _paste(
     crops: Sequence[Crop],
     aug: Augment,
     ref_height: int,
+    other: Image | None = None,
 ) -> None:
     """Paste 1-3 random crops onto ``canvas`` in place, away from existing hands.
 
     Hand sizes are drawn relative to ``ref_height``, the height of the full camera-like view.
+    ``other`` is another training image that decoys may be cut from.
     """
     oh, ow = canvas.shape[:2]
     for _ in range(int(rng.integers(1, 4))):
@@ -283,7 +287,12 @@ def _paste(
         pix = cv2.resize(crop.pixels, (w, h), interpolation=cv2.INTER_AREA)
         alpha = cv2.resize(crop.alpha, (w, h), interpolation=cv2.INTER_LINEAR)[..., None]
         decoy = rng.random() < aug.p_decoy
-        if decoy:
+        if decoy and other is not None and rng.random() < aug.p_object:
+            # A soft oval of another image, away from its hands, and no label: clocks,
+            # switches and pictures on walls were the shipped model's false peaks, so the net
+            # must see real compact objects pasted exactly like hands and learn they are not.
+            pix = _object_patch(rng, other, w, h)
+        elif decoy:
             # The same soft oval cut from elsewhere in the frame and no label: the net must
             # learn the hand, not the pasting artefact.
             sx, sy = int(rng.integers(0, ow - w)), int(rng.integers(0, oh - h))
@@ -297,6 +306,21 @@ def _paste(
         canvas[y0 : y0 + h, x0 : x0 + w] = (region * (1 - alpha) + pix * alpha).astype(np.uint8)
         if not decoy:
             hands.append(HandLabel(cx, cy, r, crop.cls, "paste"))
+
+
+def _object_patch(rng: np.random.Generator, img: Image, w: int, h: int) -> np.ndarray:
+    """A ``w x h`` patch of ``img`` (5-35 % of its short side) that avoids its labelled hands."""
+    ih, iw = img.pixels.shape[:2]
+    side = rng.uniform(0.05, 0.35) * min(ih, iw)
+    pw = max(2, min(iw, round(side * w / max(w, h))))
+    ph = max(2, min(ih, round(side * h / max(w, h))))
+    for _try in range(8):
+        x0, y0 = int(rng.integers(0, iw - pw + 1)), int(rng.integers(0, ih - ph + 1))
+        cx, cy = x0 + pw / 2, y0 + ph / 2
+        if all(math.hypot(cx - hd.x, cy - hd.y) > hd.r + side / 2 for hd in img.hands):
+            break
+    patch = img.pixels[y0 : y0 + ph, x0 : x0 + pw]
+    return cv2.resize(patch, (w, h), interpolation=cv2.INTER_AREA)
 
 
 _NOISE: np.ndarray | None = None  # a fixed table of N(0, 1) samples, sliced at random offsets
@@ -357,11 +381,12 @@ def _crop_origin(
     hands: Sequence[HandLabel],
     view: tuple[int, int],
     crop: tuple[int, int],
+    p_focus: float = 0.75,
 ) -> tuple[int, int]:
     """Top-left corner of a ``crop`` inside ``view``; usually around a hand, when there is one."""
     (vw, vh), (cw, ch) = view, crop
     inside = [h for h in hands if 0 <= h.x < vw and 0 <= h.y < vh]
-    if inside and rng.random() < 0.75:
+    if inside and rng.random() < p_focus:
         h = inside[rng.integers(len(inside))]
         x0 = h.x - rng.uniform(0.15, 0.85) * cw
         y0 = h.y - rng.uniform(0.15, 0.85) * ch
@@ -377,6 +402,7 @@ def augment(
     aug: Augment,
     crops: Sequence[Crop] = (),
     crop_size: tuple[int, int] | None = None,
+    other: Image | None = None,
 ) -> tuple[np.ndarray, list[HandLabel]]:
     """One augmented view of ``img`` and its hands.
 
@@ -387,7 +413,9 @@ def augment(
         aug: augmentation settings.
         crops: hand crops for copy-paste.
         crop_size: if given, only this ``(width, height)`` window of the view is rendered
-            (usually around a hand): cheaper training steps at the same hand scales.
+            (around a hand with probability ``aug.p_focus``): cheaper training steps at the
+            same hand scales.
+        other: another training image that decoy pastes may be cut from.
 
     Returns:
         ``(BGR uint8 image of crop_size or out_size, hands in its pixels)``.
@@ -401,7 +429,7 @@ def augment(
         hands.append(HandLabel(float(x), float(y), hd.r * scale, hd.cls, hd.label_source))
     ow, oh = out_size
     if crop_size is not None and crop_size != out_size:
-        x0, y0 = _crop_origin(rng, hands, out_size, crop_size)
+        x0, y0 = _crop_origin(rng, hands, out_size, crop_size, aug.p_focus)
         m[:, 2] -= (x0, y0)
         hands = [HandLabel(h.x - x0, h.y - y0, h.r, h.cls, h.label_source) for h in hands]
         ow, oh = crop_size
@@ -411,7 +439,7 @@ def augment(
         view = np.ascontiguousarray(view[:, ::-1])
         hands = [HandLabel(ow - 1 - h.x, h.y, h.r, h.cls, h.label_source) for h in hands]
     if crops and rng.random() < aug.p_paste:
-        _paste(rng, view, hands, crops, aug, ref_height=out_size[1])
+        _paste(rng, view, hands, crops, aug, ref_height=out_size[1], other=other)
     view = _photometric(rng, view, aug)
     # Keep hands whose centre is within a radius of the view: the targets ignore the others.
     hands = [h for h in hands if -h.r < h.x < ow + h.r and -h.r < h.y < oh + h.r]
@@ -478,7 +506,10 @@ class MixedDataset(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, i])
         src = self.sources[rng.choice(len(self.sources), p=self.probs)]
         img = src[rng.integers(len(src))]
-        view, hands = augment(rng, img, self.out_size, self.aug, self.crops, self.crop_size)
+        other = src[rng.integers(len(src))]  # decoy objects come from the same kind of scene
+        view, hands = augment(
+            rng, img, self.out_size, self.aug, self.crops, self.crop_size, other=other
+        )
         if self.others == "target":
             hands = [HandLabel(h.x, h.y, h.r, "open", h.label_source) for h in hands]
         t = make_targets(hands, self.crop_size, self.stride, radius_scale=self.radius_scale)

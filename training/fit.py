@@ -61,6 +61,8 @@ class Config:
     others: str = "target"  # "other" hands: "target" (find every hand) or "ignore" (mask them)
     radius_scale: float = 0.3  # heatmap Gaussian sigma / hand radius
     paste: float = 0.5  # probability of pasting hand crops onto a training image
+    decoy: float = 0.25  # chance that a pasted oval is a labelless non-hand (objects, background)
+    focus: float = 0.75  # chance that a training crop is placed around a hand (else anywhere)
     epochs: int = 8  # passes of samples_per_epoch items
     samples_per_epoch: int = 2048  # augmented items per epoch
     batch: int = 32  # global batch size (split across DDP ranks)
@@ -75,6 +77,7 @@ class Config:
     max_steps: int = 0  # stop after this many steps in total (0 = no limit; for tests)
     minutes: float = 0.0  # training time budget; the LR schedule follows it if it binds (0 = off)
     resume: bool = False  # continue from OUT/last.pt
+    init: str = ""  # start from this checkpoint's weights (fresh optimiser and schedule)
 
     def to_dict(self) -> dict:
         """The config as a plain dict (stored in checkpoints and ONNX metadata)."""
@@ -237,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     synth_size = (cfg.input_w, cfg.input_h)
     sources = [tdata.load_source(s, cfg.cache_side, synth_size) for s in specs]
     crops = tdata.load_crops(cfg.crops) if cfg.crops else []
-    aug = tdata.Augment(p_paste=cfg.paste if crops else 0.0)
+    aug = tdata.Augment(p_paste=cfg.paste if crops else 0.0, p_decoy=cfg.decoy, p_focus=cfg.focus)
     per_rank = max(1, cfg.batch // world)
     if cfg.samples_per_epoch < per_rank * world:
         raise SystemExit(
@@ -267,6 +270,20 @@ def main(argv: Sequence[str] | None = None) -> dict:
     macs, params = count_macs(net, (cfg.input_w, cfg.input_h))
     say(f"model: {cfg.arch} width {cfg.width} stride {cfg.stride}: {macs / 1e6:.1f}M MACs, "
         f"{params / 1e3:.1f}k params at {cfg.input_w}x{cfg.input_h}")  # fmt: skip
+    if cfg.init and not cfg.resume:
+        if not Path(cfg.init).is_file():
+            raise SystemExit(f"--init: no checkpoint at {cfg.init}; give a last.pt from a run")
+        state = torch.load(cfg.init, map_location="cpu", weights_only=True)
+        old = Config(**state["config"])
+        if (old.arch, old.width, old.stride) != (cfg.arch, cfg.width, cfg.stride):
+            raise SystemExit(
+                f"--init: {cfg.init} is arch={old.arch} width={old.width} stride={old.stride}; "
+                f"the config says arch={cfg.arch} width={cfg.width} stride={cfg.stride}"
+            )
+        net.load_state_dict(state["model"])
+        say(f"initialised from {cfg.init} (step {state['step']} of that run)")
+    # channels_last runs the depthwise convs ~1.7x faster on CPU than NCHW (measured).
+    net = net.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, epoch, history, trained_s = 0, 0, [], 0.0
     ckpt_path = out / "last.pt"
@@ -322,6 +339,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
                 break
             for group in opt.param_groups:
                 group["lr"] = lr_at(done, cfg)
+            image = image.contiguous(memory_format=torch.channels_last)
             logits, log_size = model(image, logits=True)
             l_heat = heatmap_loss(cfg.loss, logits, heat_t, ignore)
             l_size = size_loss(log_size, size_t, SIZE_UNIT)

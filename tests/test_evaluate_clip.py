@@ -20,8 +20,18 @@ def test_evaluate_an_annotated_clip(disc_model, tmp_path, capsys):
             x += 200
         records.append(Record(hands=(HandLabel(x, y, r),), width=480, height=320, frame=i))
     write_labels(clip_labels_path(clip), sorted(records, key=lambda r: r.frame))
-    evaluate.main(["--data", str(clip), "--model", str(disc_model)])
-    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    evaluate.main(["--data", str(clip), "--model", str(disc_model), "--sweep"])
+    *curve, figures = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert figures["images"] == 7 and figures["hands"] == 7
     assert figures["recall"] == pytest.approx(6 / 7, abs=1e-3)
     assert figures["precision"] == pytest.approx(6 / 7, abs=1e-3)
+    # the sweep: one row per threshold with F1. The disc model's blobs on this blurred, moving
+    # disc peak at 0.85-0.9, so thresholds up to 0.8 keep the 6 hits and the misplaced label's
+    # false positive; at 0.9 most hits are gone and F1 falls with the recall.
+    assert [row["threshold"] for row in curve][:2] == [0.1, 0.15] and len(curve) == 17
+    low = [row for row in curve if row["threshold"] <= 0.8]
+    assert all(row["sweep"] and row["f1"] == pytest.approx(6 / 7, abs=1e-3) for row in low)
+    top = curve[-1]
+    assert top["recall"] < 0.5 and top["f1"] == pytest.approx(
+        2 * top["recall"] * top["precision"] / (top["recall"] + top["precision"]), abs=1e-3
+    )

@@ -11,9 +11,9 @@ against); ``recall_all`` counts every hand. Centre errors are divided by r (medi
 matched open hands. ``ms_*`` time the whole ``detect`` call per frame (resize, inference, peaks),
 ``infer_ms_*`` the onnxruntime call alone.
 
-``--sweep`` adds a line per threshold (0.1..0.9) for a precision/recall curve; ``--save-dir``
-writes one overlay per image: frame with ground truth (green open, yellow other) and detections
-(red, with score), beside the heatmap.
+``--sweep`` adds a line per threshold (0.1..0.9) for a precision/recall curve, with F1;
+``--save-dir`` writes one overlay per image: frame with ground truth (green open, yellow other)
+and detections (red, with score), beside the heatmap.
 """
 
 from __future__ import annotations
@@ -144,6 +144,9 @@ def run(
         infer_ms_p90=round(float(np.percentile(infer, 90)), 3) if infer else None,
     )
     curve = [{"threshold": t, **score(at(t), truths)} for t in sweep]
+    for row in curve:
+        r, p = row["recall"] or 0.0, row["precision"] or 0.0
+        row["f1"] = round(2 * r * p / (r + p), 4) if r + p else 0.0
     if save_dir is not None:
         _save_overlays(Path(save_dir), frames, truths, at(base), heats)
     return figures, curve

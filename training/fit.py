@@ -62,6 +62,7 @@ class Config:
     radius_scale: float = 0.3  # heatmap Gaussian sigma / hand radius
     paste: float = 0.5  # probability of pasting hand crops onto a training image
     decoy: float = 0.25  # chance that a pasted oval is a labelless non-hand (objects, background)
+    hand_max: float = 0.25  # largest hand radius drawn, as a fraction of the view height
     focus: float = 0.75  # chance that a training crop is placed around a hand (else anywhere)
     epochs: int = 8  # passes of samples_per_epoch items
     samples_per_epoch: int = 2048  # augmented items per epoch
@@ -240,7 +241,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
     synth_size = (cfg.input_w, cfg.input_h)
     sources = [tdata.load_source(s, cfg.cache_side, synth_size) for s in specs]
     crops = tdata.load_crops(cfg.crops) if cfg.crops else []
-    aug = tdata.Augment(p_paste=cfg.paste if crops else 0.0, p_decoy=cfg.decoy, p_focus=cfg.focus)
+    aug = tdata.Augment(
+        hand_r=(0.025, cfg.hand_max), p_paste=cfg.paste if crops else 0.0, p_decoy=cfg.decoy,
+        p_focus=cfg.focus,
+    )  # fmt: skip
     per_rank = max(1, cfg.batch // world)
     if cfg.samples_per_epoch < per_rank * world:
         raise SystemExit(

@@ -71,6 +71,33 @@ def test_resume_continues_from_the_saved_step(tmp_path):
     assert state["step"] == 4 and len(state["history"]) == 2
 
 
+def test_init_starts_from_exported_weights_with_a_fresh_schedule(tmp_path, capsys):
+    from training import export
+
+    fit.main(_args(tmp_path, out="base", epochs=2))
+    slim = tmp_path / "hand.pt"
+    export.main([str(tmp_path / "base" / "last.pt"), "--out", str(tmp_path / "m.onnx"),
+                 "--weights", str(slim)])  # fmt: skip
+    base = torch.load(slim, weights_only=True)
+    assert "optimizer" not in base and base["step"] == 4
+    # lr=0: the weights must come out exactly as loaded (batch-norm statistics still move).
+    figures = fit.main(_args(tmp_path, out="tuned", init=str(slim), lr=0, seed=5))
+    assert figures["step"] == 2  # a fresh run, not a resume
+    assert f"initialised from {slim}" in capsys.readouterr().out
+    tuned = torch.load(tmp_path / "tuned" / "last.pt", weights_only=True)["model"]
+    source = torch.load(tmp_path / "base" / "last.pt", weights_only=True)["model"]
+    weights = [k for k in base["model"] if k.endswith(".weight") and base["model"][k].ndim == 4]
+    assert weights and all(torch.equal(tuned[k], base["model"][k]) for k in weights)
+    assert all(torch.equal(source[k], base["model"][k]) for k in weights)
+
+
+def test_init_with_another_architecture_says_so(tmp_path):
+    fit.main(_args(tmp_path, out="base"))
+    with pytest.raises(SystemExit, match="--init: .* is arch=mobile width=0.5"):
+        fit.main(_args(tmp_path, out="wide", width=0.75,
+                       init=str(tmp_path / "base" / "last.pt")))  # fmt: skip
+
+
 def test_resume_without_checkpoint_says_so(tmp_path):
     with pytest.raises(SystemExit, match="no checkpoint"):
         fit.main(_args(tmp_path, out="empty", resume="true"))

@@ -1,6 +1,8 @@
 """Export a trained network to one self-contained ONNX file that follows DESIGN.md's contract.
 
-Run: ``python -m training.export CHECKPOINT.pt --out model.onnx [--threshold 0.3]``
+Run: ``python -m training.export CHECKPOINT.pt --out model.onnx [--threshold 0.3] [--val DIR]
+[--weights model.pt]`` (``--weights`` also writes the slim checkpoint that ``training.fit
+--init`` fine-tunes from).
 
 The file has input ``image`` (N x 3 x H x W, RGB 0..1, dynamic N/H/W), outputs ``heatmap``
 (0..1, sigmoid inside) and ``size`` (radius in input pixels), and the metadata keys
@@ -163,6 +165,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--val", default=None, help="a labelled folder: store its figures at the threshold"
     )
+    parser.add_argument(
+        "--weights",
+        default=None,
+        help="also write the weights and config (no optimiser state) to this .pt file, "
+        "the starting point for `training.fit --init=PATH`",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     net, cfg, state = load_checkpoint(args.checkpoint)
@@ -179,6 +187,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         set_metadata(args.out, {"handplay.metrics": json.dumps(metrics, sort_keys=True)})
         print(json.dumps(metrics))
     print(f"wrote {args.out} (parity {diff:.2e})")
+    if args.weights:
+        save_weights(state, args.weights)
+        print(f"wrote {args.weights} (for training.fit --init)")
+
+
+def save_weights(state: dict, path: str | os.PathLike[str]) -> None:
+    """Write a checkpoint's weights, config and step, without the optimiser (a third the size).
+
+    ``training.fit --init=PATH`` starts from it; ``--resume`` needs a whole ``last.pt``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    slim = {key: state[key] for key in ("model", "config", "step", "epoch") if key in state}
+    tmp = path.with_suffix(".tmp")
+    torch.save(slim, tmp)
+    os.replace(tmp, path)  # atomic, like training.fit's checkpoints
 
 
 def set_metadata(path: str | os.PathLike[str], values: dict[str, str]) -> None:

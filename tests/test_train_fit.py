@@ -91,6 +91,20 @@ def test_init_starts_from_exported_weights_with_a_fresh_schedule(tmp_path, capsy
     assert all(torch.equal(source[k], base["model"][k]) for k in weights)
 
 
+def test_tune_preset_starts_from_the_shipped_weights_which_match_the_shipped_model():
+    cfg = fit.parse_args(["tune", "--data=clips"])
+    assert cfg.init == str(fit.SHIPPED_WEIGHTS) and cfg.lr < fit.Config().lr
+    net, _, state = fit.load_checkpoint(cfg.init)
+    assert "optimizer" not in state  # the slim file written by training.export --weights
+    image = np.random.default_rng(0).random((1, 3, 192, 320), dtype=np.float32)
+    with torch.no_grad():
+        heat, size = net(torch.from_numpy(image), logits=False)
+    det = handplay.Detector()
+    got_heat, got_size = det.session.run(["heatmap", "size"], {"image": image})
+    assert np.abs(heat.numpy() - got_heat).max() < 1e-4
+    assert np.abs(size.numpy() - got_size).max() < 1e-3
+
+
 def test_init_with_another_architecture_says_so(tmp_path):
     fit.main(_args(tmp_path, out="base"))
     with pytest.raises(SystemExit, match="--init: .* is arch=mobile width=0.5"):

@@ -100,6 +100,7 @@ def test_tune_preset_starts_from_the_shipped_weights_which_match_the_shipped_mod
     with torch.no_grad():
         heat, size = net(torch.from_numpy(image), logits=False)
     det = handplay.Detector()
+    assert cfg.threshold == det.threshold  # a tuned model reports hands as the shipped one does
     got_heat, got_size = det.session.run(["heatmap", "size"], {"image": image})
     assert np.abs(heat.numpy() - got_heat).max() < 1e-4
     assert np.abs(size.numpy() - got_size).max() < 1e-3

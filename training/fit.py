@@ -94,8 +94,8 @@ class Config:
 PRESETS: dict[str, dict] = {
     # At most 6 min of training on 2 cores + ~1 min loading and validation.
     "quick": {"epochs": 20, "samples_per_epoch": 2048, "minutes": 6.0, "out": "runs/quick"},
-    # About 65 min on 2 cores; a checkpoint every epoch, so --resume with more epochs (and
-    # more --minutes) goes further.
+    # 5120 steps, about 25-30 min on 2 cores (at most 65 min of training on a busy machine); a
+    # checkpoint every epoch, so --resume with more epochs (and more --minutes) goes further.
     "full": {"epochs": 40, "samples_per_epoch": 4096, "minutes": 65.0, "out": "runs/full"},
     # Fine-tune the shipped model (its weights, a fresh schedule at a quarter of the LR) on
     # your own clips in about 15 min; give --data (your clips mixed with the shared data).

@@ -197,12 +197,16 @@ def save_weights(state: dict, path: str | os.PathLike[str]) -> None:
 
     ``training.fit --init=PATH`` starts from it; ``--resume`` needs a whole ``last.pt``.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     slim = {key: state[key] for key in ("model", "config", "step", "epoch") if key in state}
-    tmp = path.with_suffix(".tmp")
-    torch.save(slim, tmp)
-    os.replace(tmp, path)  # atomic, like training.fit's checkpoints
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(slim, path)
+
+
+def save_checkpoint(state: dict, path: str | os.PathLike[str]) -> None:
+    """``torch.save`` atomically: a kill mid-save leaves the previous file whole."""
+    tmp = Path(path).with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
 
 
 def set_metadata(path: str | os.PathLike[str], values: dict[str, str]) -> None:

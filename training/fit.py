@@ -36,7 +36,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from handplay.detector import DEFAULT_MODEL
 from training import data as tdata
-from training.export import export_onnx
+from training.export import export_onnx, save_checkpoint
 from training.losses import LOSSES, heatmap_loss, size_loss
 from training.model import SIZE_UNIT, build_model, count_macs
 
@@ -288,7 +288,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
         f"{params / 1e3:.1f}k params at {cfg.input_w}x{cfg.input_h}")  # fmt: skip
     if cfg.init and not cfg.resume:
         if not Path(cfg.init).is_file():
-            raise SystemExit(f"--init: no checkpoint at {cfg.init}; give a last.pt from a run")
+            raise SystemExit(
+                f"--init: no checkpoint at {cfg.init}; give a last.pt from a run or a .pt "
+                "written by training.export --weights"
+            )
         state = torch.load(cfg.init, map_location="cpu", weights_only=True)
         old = Config(**state["config"])
         if (old.arch, old.width, old.stride) != (cfg.arch, cfg.width, cfg.stride):
@@ -391,9 +394,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
                      "config": cfg.to_dict(), "step": step, "epoch": epoch,
                      "history": history, "metrics": figures,
                      "trained_s": trained_s}  # fmt: skip
-            tmp = ckpt_path.with_suffix(".tmp")
-            torch.save(state, tmp)
-            os.replace(tmp, ckpt_path)  # atomic: a kill mid-save keeps the previous checkpoint
+            save_checkpoint(state, ckpt_path)  # atomic: a kill mid-save keeps the previous one
         if world > 1:
             dist.barrier()
 

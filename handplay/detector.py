@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import time
+from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,7 +26,8 @@ from handplay.peaks import blob_radius, find_peaks
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "assets" / "models" / "hand.onnx"
+# The shipped model is package data (handplay/models/), so it is there in a wheel install too.
+DEFAULT_MODEL = Path(str(resources.files("handplay").joinpath("models", "hand.onnx")))
 REQUIRED_METADATA = (
     "handplay.format",
     "handplay.stride",
@@ -76,7 +78,7 @@ class Detector:
 
     Args:
         model: path to an ``.onnx`` file following the model contract; ``None`` for the model
-            shipped in ``assets/models/hand.onnx``.
+            shipped inside the package (``handplay/models/hand.onnx``).
         threads: onnxruntime intra-op threads. The default 1 leaves the other cores to the game.
         input_size: ``(width, height)`` the frames are resized into; ``None`` for the size the
             model was trained for (its ``handplay.input_size`` metadata).
@@ -240,7 +242,7 @@ def _open_session(path: Path, threads: int) -> ort.InferenceSession:
         if path == DEFAULT_MODEL:
             raise ModelError(
                 f"the shipped model {path} is missing: restore it from the handplay "
-                "repository (git checkout assets/models) or train one with "
+                "package (pip install --force-reinstall handplay) or train one with "
                 "python -m training.fit and pass model=PATH"
             )
         raise ModelError(f"model file {path} does not exist; {fix}")

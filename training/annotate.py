@@ -3,7 +3,7 @@
 Run::
 
     python -m training.annotate clips/kitchen.mp4                 # the window
-    python -m training.annotate clips/kitchen.mp4 --model assets/models/hand.onnx   # + proposals
+    python -m training.annotate clips/kitchen.mp4 --model handplay/models/hand.onnx   # + proposals
     python -m training.annotate clips/kitchen.mp4 --propagate 120:300  # batch, no window
     python -m training.annotate clips/kitchen.mp4 --propagate 120:0    # ... backward
 

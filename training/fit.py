@@ -34,7 +34,6 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
 
-from handplay.detector import DEFAULT_MODEL
 from training import data as tdata
 from training.export import export_onnx, save_checkpoint
 from training.losses import LOSSES, heatmap_loss, size_loss
@@ -43,7 +42,8 @@ from training.model import SIZE_UNIT, build_model, count_macs
 log = logging.getLogger(__name__)
 
 # The shipped model's weights and config, written by `training.export --weights` beside it.
-SHIPPED_WEIGHTS = DEFAULT_MODEL.with_suffix(".pt")
+# hand.pt (weights + config for fine-tuning) is a checkout asset, not runtime package data.
+SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "assets" / "models" / "hand.pt"
 
 
 @dataclass

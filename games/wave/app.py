@@ -314,7 +314,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument(
         "--source", help="camera index (0, 1, ...) or video file; default: the calibrated camera"
     )
-    parser.add_argument("--model", help="ONNX hand model; default: assets/models/hand.onnx")
+    parser.add_argument("--model", help="ONNX hand model; default: the shipped model")
     parser.add_argument("--fullscreen", action="store_true", help="start fullscreen (or press F)")
     parser.add_argument(
         "--debug",

@@ -71,6 +71,8 @@ class RunResult:
         best: the best round score.
         hands_entered: how many hands entered during the run.
         input_stats: the input's last :class:`handplay.Stats` (None in mouse mode).
+        game_seconds: game time simulated (fixed steps × 1/60 s).
+        wall_seconds: wall-clock time the run took.
     """
 
     frames: int
@@ -80,6 +82,8 @@ class RunResult:
     best: int
     hands_entered: int = 0
     input_stats: handplay.Stats | None = None
+    game_seconds: float = 0.0
+    wall_seconds: float = 0.0
 
 
 def percentiles(values: Sequence[float]) -> tuple[float, float]:
@@ -128,6 +132,7 @@ class WaveGame:
         self.running = True
         self.work_ms: deque[float] = deque(maxlen=FRAME_WINDOW)
         self._accumulator = 0.0
+        self.game_seconds = 0.0  # simulated time: STEP per fixed step
         self._calibrated = False
         self.start_input()
 
@@ -251,6 +256,7 @@ class WaveGame:
 
     def step(self) -> None:
         """One fixed 1/60 s step of the current scene (and a scene change if it asks)."""
+        self.game_seconds += STEP
         next_name = self.scene.update(STEP)
         if next_name is not None:
             self.scene = self.scenes[next_name]
@@ -275,17 +281,20 @@ class WaveGame:
         work: list[float] = []
         intervals: list[float] = []
         frames = 0
-        last = time.perf_counter()
+        start = last = time.perf_counter()
         try:
             while self.running:
-                work_ms = self.frame(STEP if self.options.fast else time.perf_counter() - last)
+                # dt is measured from the start of one frame to the start of the next, so it
+                # includes the clock's wait: the world advances by the real elapsed time.
+                now = time.perf_counter()
+                dt, last = now - last, now
+                work_ms = self.frame(STEP if self.options.fast else dt)
+                if frames > 0 and work_ms is not None:  # calibration-screen frames not counted
+                    intervals.append(dt * 1e3)
+                if work_ms is not None:
+                    work.append(work_ms)
                 if not self.options.fast:
                     clock.tick(FPS)
-                now = time.perf_counter()
-                if work_ms is not None:  # frames with the calibration screen are not counted
-                    work.append(work_ms)
-                    intervals.append((now - last) * 1e3)
-                last = now
                 frames += 1
                 if self.options.max_frames is not None and frames >= self.options.max_frames:
                     break
@@ -296,11 +305,13 @@ class WaveGame:
         return RunResult(
             frames,
             work,
-            intervals[1:],
+            intervals,
             mouse_mode,
             self.field.best,
             self.field.hands.entered_total,
             stats,
+            game_seconds=self.game_seconds,
+            wall_seconds=time.perf_counter() - start,
         )
 
 
@@ -364,7 +375,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     i50, i95 = percentiles(result.interval_ms)
     print(
         f"frames {result.frames}  work p50 {w50:.2f} ms p95 {w95:.2f} ms  "
-        f"frame interval p50 {i50:.2f} ms p95 {i95:.2f} ms"
+        f"frame interval p50 {i50:.2f} ms p95 {i95:.2f} ms  "
+        f"game time {result.game_seconds:.1f} s in {result.wall_seconds:.1f} s"
         f"{'  (mouse mode)' if result.mouse_mode else ''}"
     )
     return 0

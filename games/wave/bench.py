@@ -7,8 +7,9 @@ Run::
 
 It renders a 640×480, 30 fps clip of three red discs waving about (stand-in hands) and the disc
 model from :mod:`handplay.testing` (needs the ``onnx`` package, in the ``dev`` extra) into a
-temporary folder, then plays the game on them on its real loop (paced by the 60 fps clock, the world advanced by
-the elapsed time, as ``python -m games.wave`` does) and prints the frame-time p50/p95:
+temporary folder, then plays the game on them on its real loop (paced by the 60 fps clock, the
+world advanced by the elapsed time, as ``python -m games.wave`` does) and prints the frame-time
+p50/p95:
 "work" is events + physics + drawing + flip, "interval" is the time between frames.
 """
 

@@ -36,7 +36,6 @@ from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
 import pygame
 
 from handplay._calibrate_draw import Painter
@@ -53,42 +52,15 @@ from handplay._calibrate_view import (
 from handplay.calibration import Calibration, default_path
 from handplay.detector import ModelError
 from handplay.input import Input
-from handplay.sources import SourceError
+from handplay.sources import SourceError, probe_cameras
 
 log = logging.getLogger(__name__)
 
 __all__ = ["CalibrationScreen", "main", "preview_surface", "probe_cameras", "run"]
 
-PROBE_INDICES = range(6)
 MIN_AREA = 0.05  # the smallest play-area side, in view units (smaller drags are ignored)
 THRESHOLD_RANGE = (0.05, 0.95)
 CURSOR_TRAIL = 24
-
-
-def probe_cameras(indices: Sequence[int] = PROBE_INDICES) -> list[int]:
-    """The camera indices that open and deliver a frame.
-
-    Args:
-        indices: indices to try (``cv2.VideoCapture(i)``).
-
-    Returns:
-        The ones that work, in order (empty when there is no camera).
-    """
-    found = []
-    quiet = cv2.utils.logging.LOG_LEVEL_SILENT
-    previous = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(quiet)  # a missing camera is an answer here, not a warning
-    try:
-        for i in indices:
-            cap = cv2.VideoCapture(i)
-            try:
-                if cap.isOpened() and cap.read()[0]:
-                    found.append(i)
-            finally:
-                cap.release()
-    finally:
-        cv2.utils.logging.setLogLevel(previous)
-    return found
 
 
 class CalibrationScreen:

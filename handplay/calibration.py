@@ -20,15 +20,26 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sys
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+from handplay.atomic import remove_stale_temporaries, write_atomic
+from handplay.sources import check_camera
+
 log = logging.getLogger(__name__)
 
 CONFIG_ENV = "HANDPLAY_CONFIG_DIR"
+FORMAT = 1  # the calibration file's "format"; a file with another number is refused
 _FILE_NAME = "calibration.json"
+_FIX = "fix the file, or recalibrate (python -m handplay.calibrate, or C in the game)"
+
+
+def _is_number(value: object) -> bool:
+    """A finite int or float; ``True``/``False`` are not numbers here (JSON keeps them apart)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -49,7 +60,7 @@ class Smoothing:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if not value > 0:
+            if not (_is_number(value) and value > 0):
                 raise ValueError(f"smoothing {f.name} must be greater than 0, not {value!r}")
 
 
@@ -73,15 +84,25 @@ class Calibration:
     smoothing: Smoothing = field(default_factory=Smoothing)
 
     def __post_init__(self) -> None:
-        x0, y0, x1, y1 = (float(v) for v in self.play_area)
+        check_camera(self.camera)
+        if not isinstance(self.mirror, bool):
+            raise ValueError(f"mirror must be true or false, not {self.mirror!r}")
+        area = self.play_area
+        want = "play_area must be (x0, y0, x1, y1) with 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1"
+        if not (isinstance(area, (tuple, list)) and len(area) == 4 and all(map(_is_number, area))):
+            raise ValueError(f"{want}, not {area!r}")
+        x0, y0, x1, y1 = (float(v) for v in area)
         if not (0.0 <= x0 < x1 <= 1.0 and 0.0 <= y0 < y1 <= 1.0):
-            raise ValueError(
-                "play_area must be (x0, y0, x1, y1) with 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1, "
-                f"not {self.play_area!r}"
-            )
+            raise ValueError(f"{want}, not {area!r}")
         object.__setattr__(self, "play_area", (x0, y0, x1, y1))
-        if self.threshold is not None and not 0.0 < self.threshold < 1.0:
-            raise ValueError(f"threshold must be between 0 and 1, not {self.threshold!r}")
+        if self.threshold is not None and not (
+            _is_number(self.threshold) and 0.0 < self.threshold < 1.0
+        ):
+            raise ValueError(
+                f"threshold must be a number between 0 and 1 (or null), not {self.threshold!r}"
+            )
+        if not isinstance(self.smoothing, Smoothing):
+            raise ValueError(f"smoothing must be a Smoothing, not {self.smoothing!r}")
 
     def to_view(self, x: float, y: float, frame_size: tuple[int, int]) -> tuple[float, float]:
         """Camera pixel ``(x, y)`` to view coordinates (0..1, mirrored if ``mirror``)."""
@@ -119,43 +140,54 @@ class Calibration:
         """The JSON text written to the calibration file."""
         data = asdict(self)
         data["play_area"] = list(self.play_area)
-        data["format"] = 1
+        data["format"] = FORMAT
         return json.dumps(data, indent=2)
 
     @classmethod
     def from_json(cls, text: str, origin: str = "<string>") -> Calibration:
-        """Parse the calibration file's text.
+        """Parse the calibration file's text, checking every field's type and range.
 
         Raises:
-            ValueError: the text is not valid JSON or holds unknown or bad values; the message
-                names ``origin`` (the file) and the key.
+            ValueError: the text is not valid JSON, has another ``format``, or holds unknown keys
+                or bad values; the message names ``origin`` (the file), the key and the value.
         """
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
-            raise ValueError(f"{origin}: not valid JSON ({e}); delete it or recalibrate") from e
+            raise ValueError(f"{origin}: not valid JSON ({e}); {_FIX}") from e
         if not isinstance(data, dict):
-            raise ValueError(f"{origin}: expected a JSON object, not {type(data).__name__}")
-        data.pop("format", None)
+            raise ValueError(f"{origin}: expected a JSON object, not {type(data).__name__}; {_FIX}")
+        version = data.pop("format", FORMAT)
+        if version != FORMAT or isinstance(version, bool):
+            raise ValueError(
+                f"{origin}: format is {version!r}, but this handplay reads calibration format "
+                f"{FORMAT}; {_FIX}"
+            )
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"{origin}: unknown keys {unknown}; valid keys are {sorted(known)}")
+            raise ValueError(
+                f"{origin}: unknown keys {unknown}; valid keys are {sorted(known)}; {_FIX}"
+            )
+        smoothing = data.pop("smoothing", {})
+        smoothing_keys = {f.name for f in fields(Smoothing)}
+        if not isinstance(smoothing, dict) or not set(smoothing) <= smoothing_keys:
+            raise ValueError(
+                f"{origin}: smoothing must be an object with keys from {sorted(smoothing_keys)}, "
+                f"not {smoothing!r}; {_FIX}"
+            )
         try:
-            smoothing = Smoothing(**data.pop("smoothing", {}))
-            if "play_area" in data:
+            if isinstance(data.get("play_area"), list):
                 data["play_area"] = tuple(data["play_area"])
-            return cls(smoothing=smoothing, **data)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"{origin}: {e}") from e
+            return cls(smoothing=Smoothing(**smoothing), **data)
+        except ValueError as e:  # __post_init__ names the key and the value
+            raise ValueError(f"{origin}: {e}; {_FIX}") from e
 
     def save(self, path: str | os.PathLike[str] | None = None) -> Path:
         """Write atomically (temporary file + rename) to ``path`` or :func:`default_path`."""
         target = Path(path) if path is not None else default_path()
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(self.to_json() + "\n", encoding="utf-8")
-        os.replace(tmp, target)
+        write_atomic(target, lambda tmp: tmp.write_text(self.to_json() + "\n", encoding="utf-8"))
         log.info("calibration saved to %s", target)
         return target
 
@@ -163,17 +195,25 @@ class Calibration:
     def load(cls, path: str | os.PathLike[str] | None = None) -> Calibration:
         """Read ``path`` (or :func:`default_path`); defaults when no file exists there.
 
+        A temporary file that an interrupted save left beside it is deleted first.
+
         Raises:
-            ValueError: the file exists but is malformed (the message names the file).
+            ValueError: the file exists but is malformed or not UTF-8 text (the message names
+                the file).
         """
         source = Path(path) if path is not None else default_path()
+        remove_stale_temporaries(source)
         if not source.exists():
             if path is not None:
                 raise FileNotFoundError(
                     f"calibration file {source} does not exist; run python -m handplay.calibrate"
                 )
             return cls()
-        return cls.from_json(source.read_text(encoding="utf-8"), origin=str(source))
+        try:
+            text = source.read_text(encoding="utf-8")
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{source}: not UTF-8 text ({e}); {_FIX}") from e
+        return cls.from_json(text, origin=str(source))
 
 
 def config_dir() -> Path:

@@ -115,6 +115,10 @@ class Detector:
             raise ValueError(f"threads must be at least 1, not {threads}")
         if threshold is not None and not 0.0 < threshold < 1.0:
             raise ValueError(f"threshold must be between 0 and 1, not {threshold}")
+        if input_size is not None and not (
+            len(input_size) == 2 and all(isinstance(v, int) and v > 0 for v in input_size)
+        ):
+            raise ValueError(f"input_size must be (width, height) above 0, not {input_size!r}")
         self.path = Path(model) if model is not None else DEFAULT_MODEL
         self.session = _open_session(self.path, threads)
         meta = self.session.get_modelmeta().custom_metadata_map
@@ -126,7 +130,9 @@ class Detector:
         self.max_hands = max_hands
         self._has_size = any(o.name == "size" for o in self.session.get_outputs())
         self._outputs = ["heatmap", "size"] if self._has_size else ["heatmap"]
-        self.match_orientation = match_orientation
+        fixed = _check_shapes(self.session, self.path, self.input_size, self.stride, self._outputs)
+        # a model with a fixed input size cannot take the turned (portrait) input
+        self.match_orientation = match_orientation and not fixed
         self._canvases: dict[tuple[int, int], np.ndarray] = {}
         self._canvas = self._canvas_for(self.input_size)
         #: Milliseconds of the last call's stages: preprocess, inference, peaks.
@@ -152,6 +158,8 @@ class Detector:
                 f"frame must be an H×W×3 uint8 BGR image, not shape {frame.shape} {frame.dtype}"
             )
         h, w = frame.shape[:2]
+        if h == 0 or w == 0:
+            raise ValueError(f"frame is empty ({w}x{h} pixels); a frame needs at least one pixel")
         in_w, in_h = self.input_size
         if self.match_orientation and (h > w) != (in_h > in_w):
             in_w, in_h = in_h, in_w
@@ -296,3 +304,49 @@ def _open_session(path: Path, threads: int) -> ort.InferenceSession:
     if "heatmap" not in outputs:
         raise ModelError(f"{path} has no output named 'heatmap' (outputs: {outputs})")
     return session
+
+
+def _check_shapes(
+    session: ort.InferenceSession,
+    path: Path,
+    input_size: tuple[int, int],
+    stride: int,
+    outputs: list[str],
+) -> bool:
+    """Check the model takes ``input_size`` and gives the contract's output shapes, by one
+    trial inference on a black image (a broken model fails here, at load, and not with a raw
+    onnxruntime error on the first frame). Outputs other than ``outputs`` are not checked.
+
+    Returns:
+        True if the model's input height and width are fixed (not dynamic).
+
+    Raises:
+        ModelError: a fixed input size other than ``input_size``, a failed inference, or an
+            output that is not N×1×(H/stride)×(W/stride).
+    """
+    w, h = input_size
+    shape = next(i.shape for i in session.get_inputs() if i.name == "image")
+    fixed_h, fixed_w = (d if isinstance(d, int) and d > 0 else None for d in shape[2:])
+    if (fixed_h is not None and fixed_h != h) or (fixed_w is not None and fixed_w != w):
+        raise ModelError(
+            f"{path}: input 'image' has the fixed shape {shape}, but the detector feeds it "
+            f"{w}x{h} (handplay.input_size, or the input_size asked for); export the model with "
+            "dynamic H and W, or with handplay.input_size matching its input"
+        )
+    trial = np.zeros((1, 3, h, w), np.float32)
+    try:
+        results = session.run(outputs, {"image": trial})
+    except Exception as e:  # onnxruntime raises several private exception types
+        raise ModelError(
+            f"{path}: a trial inference on a 1×3×{h}×{w} image failed ({e}); the model must "
+            "accept image: float32 N×3×H×W at its handplay.input_size"
+        ) from e
+    want = (1, 1, h // stride, w // stride)
+    for name, result in zip(outputs, results, strict=True):
+        if tuple(result.shape) != want:
+            raise ModelError(
+                f"{path}: output {name!r} has shape {tuple(result.shape)} for a {w}x{h} input; "
+                f"the contract wants N×1×(H/stride)×(W/stride) = {want} with handplay.stride "
+                f"{stride} (one channel, rank 4)"
+            )
+    return fixed_h is not None or fixed_w is not None

@@ -31,9 +31,81 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+PROBE_INDICES = range(6)  # camera indices probed for the calibration screen and error hints
+
 
 class SourceError(RuntimeError):
     """A camera or video that cannot be opened or read; the message says what to try."""
+
+
+def check_camera(value: object) -> int | str:
+    """``value`` if it is a camera index (an int >= 0) or a video path (a non-empty str).
+
+    Negative indices are refused here, before OpenCV sees them: ``cv2.VideoCapture(-1)``
+    crashes the whole process on some systems.
+
+    Raises:
+        ValueError: anything else (the message names the value).
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(
+                f"camera must be a camera index 0 or more (or a video path), not {value!r}"
+            )
+        return value
+    if isinstance(value, str) and value.strip():
+        return value
+    raise ValueError(f"camera must be a camera index (0, 1, ...) or a video path, not {value!r}")
+
+
+def probe_cameras(
+    indices: Iterable[int] = PROBE_INDICES,
+    capture_factory: Callable[[int], Any] = cv2.VideoCapture,
+) -> list[int]:
+    """The camera indices that open and deliver a frame.
+
+    Args:
+        indices: indices to try (negative ones are skipped: see :func:`check_camera`).
+        capture_factory: builds a capture from an index (``cv2.VideoCapture``; tests pass a
+            fake device).
+
+    Returns:
+        The ones that work, in order (empty when there is no camera).
+    """
+    found = []
+    quiet = cv2.utils.logging.LOG_LEVEL_SILENT
+    previous = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(quiet)  # a missing camera is an answer here, not a warning
+    try:
+        for i in indices:
+            if i < 0:
+                continue
+            cap = capture_factory(i)
+            try:
+                if cap.isOpened() and cap.read()[0]:
+                    found.append(i)
+            finally:
+                cap.release()
+    finally:
+        cv2.utils.logging.setLogLevel(previous)
+    return found
+
+
+def camera_hint(failed: int, capture_factory: Callable[[int], Any] = cv2.VideoCapture) -> str:
+    """What to try after camera ``failed`` did not work, from a probe of the other indices."""
+    others = [i for i in PROBE_INDICES if i != failed]
+    found = probe_cameras(others, capture_factory)
+    if found:
+        listed = ", ".join(str(i) for i in found)
+        return (
+            f"camera{'s' if len(found) > 1 else ''} {listed} answered: try --source {found[0]}, "
+            "or a video file path (--source clip.mp4)"
+        )
+    tried = ", ".join(str(i) for i in others)
+    return (
+        f"no other camera answered either (tried {tried}): connect one, or give a video file "
+        "path (--source clip.mp4)"
+    )
 
 
 class Frame(NamedTuple):
@@ -120,6 +192,11 @@ class IterableSource(FrameSource):
         ):
             got = getattr(image, "shape", type(image).__name__)
             raise SourceError(f"frame {self._index} must be an H×W×3 uint8 BGR array, not {got}")
+        if image.shape[0] == 0 or image.shape[1] == 0:
+            raise SourceError(
+                f"frame {self._index} of {self.describe()} is empty ({image.shape[1]}x"
+                f"{image.shape[0]} pixels); a frame needs at least one pixel"
+            )
         return image
 
     def _make_frame(self, image: np.ndarray) -> Frame:
@@ -180,6 +257,11 @@ class VideoFileSource(IterableSource):
             yield image
 
     def open(self) -> Frame:
+        if self.path.is_dir():
+            raise SourceError(
+                f"{self.path} is a folder, not a video file; give the path of a video file "
+                "(e.g. clip.mp4) or a camera index"
+            )
         if not self.path.is_file():
             raise SourceError(f"video file {self.path} does not exist; check the path")
         self._cap = cv2.VideoCapture(str(self.path))
@@ -207,7 +289,8 @@ class CameraSource(FrameSource):
             fake device here).
 
     Raises:
-        SourceError: (on ``open``) no camera answers at ``index``.
+        SourceError: ``index`` is negative (on construction, before OpenCV sees it), or (on
+            ``open``) no camera answers at ``index``; the message says which indices did.
     """
 
     live = True
@@ -221,6 +304,11 @@ class CameraSource(FrameSource):
         capture_factory: Callable[[int], Any] = cv2.VideoCapture,
     ) -> None:
         super().__init__()
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise SourceError(
+                f"camera index must be 0 or more, not {index!r}; try --source 0, or a video "
+                "file path (--source clip.mp4)"
+            )
         self.index = index
         self.requested_size = size
         self.requested_fps = fps
@@ -253,15 +341,14 @@ class CameraSource(FrameSource):
 
     def open(self) -> Frame:
         self._cap = self._connect()
-        hint = (
-            f"try another index (e.g. --source {self.index + 1}) or a video file path "
-            "(--source clip.mp4)"
-        )
         if self._cap is None:
-            raise SourceError(f"could not open camera {self.index}: no camera answered; {hint}")
+            hint = camera_hint(self.index, self._factory)
+            raise SourceError(f"could not open camera {self.index}: it did not answer; {hint}")
         ok, image = self._cap.read()
-        if not ok or image is None:
+        if not ok or image is None or image.size == 0:
             self._cap.release()
+            self._cap = None
+            hint = camera_hint(self.index, self._factory)
             raise SourceError(f"camera {self.index} opened but gave no frame; {hint}")
         self.frame_size = (image.shape[1], image.shape[0])
         fps = self._cap.get(cv2.CAP_PROP_FPS)
@@ -371,6 +458,7 @@ def open_source(
 
     Raises:
         TypeError: ``source`` is none of these.
+        SourceError: a negative camera index (``-1`` or ``"-1"``).
     """
     if isinstance(source, FrameSource):
         return source
@@ -378,8 +466,8 @@ def open_source(
         raise TypeError(f"source must be a camera index, a video path or frames, not {source!r}")
     if isinstance(source, int):
         return CameraSource(source)
-    if isinstance(source, str) and source.strip().isdigit():
-        return CameraSource(int(source))
+    if isinstance(source, str) and source.strip().lstrip("-").isdigit():
+        return CameraSource(int(source))  # "-1" is refused there, not opened as a file
     if isinstance(source, (str, os.PathLike)):
         return VideoFileSource(source, paced=paced)
     if isinstance(source, Iterable):

@@ -86,8 +86,18 @@ def test_open_source_dispatch():
 
 def test_camera_that_does_not_open_names_index_and_fix():
     src = CameraSource(3, capture_factory=lambda i: FakeCapture(opened=False))
-    with pytest.raises(SourceError, match=r"camera 3.*another index.*video file"):
+    with pytest.raises(
+        SourceError, match=r"camera 3.*no other camera answered.*tried 0, 1, 2, 4, 5.*video file"
+    ):
         src.open()
+
+
+def test_camera_hint_names_the_cameras_a_probe_found():
+    # only camera 2 exists: the hint after camera 7 fails says 2 (it used to say "try 8")
+    src = CameraSource(7, capture_factory=lambda i: FakeCapture(opened=i == 2))
+    with pytest.raises(SourceError, match=r"camera 7.*camera 2 answered: try --source 2") as e:
+        src.open()
+    assert "8" not in str(e.value)
 
 
 def test_real_camera_path_fails_clearly_without_a_camera():

@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from handplay.atomic import remove_stale_temporaries
 from training import flow
 from training.labels import (
     HandLabel,
@@ -103,6 +104,7 @@ class LabelStore:
         self.path = Path(path)
         self.width, self.height = width, height
         self.records: dict[int, Record] = {}
+        remove_stale_temporaries(self.path)  # left by a save that was killed
         if self.path.exists():
             for rec in read_labels(self.path, kind="frame"):
                 if (rec.width, rec.height) != (width, height):

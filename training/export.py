@@ -28,6 +28,8 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
+from handplay.atomic import remove_stale_temporaries, write_atomic
+
 log = logging.getLogger(__name__)
 
 FORMAT = "1"
@@ -203,10 +205,10 @@ def save_weights(state: dict, path: str | os.PathLike[str]) -> None:
 
 
 def save_checkpoint(state: dict, path: str | os.PathLike[str]) -> None:
-    """``torch.save`` atomically: a kill mid-save leaves the previous file whole."""
-    tmp = Path(path).with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    """``torch.save`` atomically: a kill mid-save leaves the previous file whole (and its
+    temporary file, which the next save of ``path``, e.g. the next epoch or run, removes)."""
+    remove_stale_temporaries(path)
+    write_atomic(path, lambda tmp: torch.save(state, tmp))
 
 
 def set_metadata(path: str | os.PathLike[str], values: dict[str, str]) -> None:

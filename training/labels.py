@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from handplay.atomic import write_atomic
+
 CLASSES = ("open", "other")
 CLIP_SUFFIX = ".labels.jsonl"
 
@@ -197,19 +199,15 @@ def record_line(rec: Record) -> str:
 
 def write_lines(path: str | os.PathLike[str], lines: Iterable[str]) -> None:
     """Write already formatted lines (see :func:`record_line`) atomically: temporary file,
-    fsync, rename. A crash or an exception mid-write leaves the old file as it was."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    fsync, rename. A crash or an exception mid-write leaves the old file as it was (a kill
+    leaves the temporary file, which the next :class:`~training.annotate_store.LabelStore`
+    of the file removes)."""
+
+    def write(tmp: Path) -> None:
         with tmp.open("w", encoding="utf-8") as f:
-            for line in lines:
-                f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+            f.writelines(lines)
+
+    write_atomic(path, write)
 
 
 def clip_labels_path(clip: str | os.PathLike[str]) -> Path:

@@ -57,6 +57,9 @@ def open_source(source: int | str, size: tuple[int, int] | None) -> cv2.VideoCap
         RecordError: it does not open (the message names the index or path and what to try).
     """
     if isinstance(source, str):
+        if Path(source).is_dir():
+            raise RecordError(f"{source} is a folder, not a video file; give a camera index "
+                              "(--camera 0) or the path of a video")
         if not Path(source).exists():
             raise RecordError(f"video file {source} does not exist; give a camera index "
                               "(--camera 0) or the path of a video")
@@ -193,6 +196,7 @@ class Recorder:
         self.writer: ClipWriter | None = None
         self.count_until: float | None = None
         self.saved: list[dict] = []
+        self.saved_paths: list[Path] = []  # the clip of each entry of ``saved``
         self.running = True
         self.message = "Space or R: start recording    Esc: quit"
         pygame.display.init()  # no pygame.init(): the mixer would open a sound device
@@ -229,6 +233,7 @@ class Recorder:
             return
         meta = self.writer.close()
         self.saved.append(meta)
+        self.saved_paths.append(self.writer.path)
         print(f"saved {self.writer.path} ({meta['frames']} frames, {meta['width']}x"
               f"{meta['height']}) and {self.writer.meta_path.name}", flush=True)
         self.message = f"saved {self.writer.path.name}: {meta['frames']} frames. Space: again"
@@ -314,7 +319,20 @@ class Recorder:
 
 
 def _source(text: str) -> int | str:
-    return int(text) if text.isdigit() else text
+    if text.strip().lstrip("-").isdigit():
+        if int(text) < 0:  # cv2.VideoCapture(-1) crashes the process on some systems
+            raise argparse.ArgumentTypeError(f"camera index must be 0 or more, not {text}")
+        return int(text)
+    return text
+
+
+def _name(text: str) -> str:
+    """A clip name is a file name: the folder is ``--out``'s."""
+    if text in ("", ".", "..") or any(sep and sep in text for sep in ("/", os.sep, os.altsep)):
+        raise argparse.ArgumentTypeError(
+            f"--name must be a file name without a folder, not {text!r}; use --out for the folder"
+        )
+    return text
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -334,7 +352,7 @@ def main(argv: list[str] | None = None, max_frames: int | None = None) -> int:
                         help="resolution to ask the camera for (default 640x480)")
     parser.add_argument("--fps", type=float, help="frame rate (default: what the camera says)")
     parser.add_argument("--out", type=Path, default=Path("clips"), help="folder for the clips")
-    parser.add_argument("--name", help="clip name (default clip-DATE-TIME)")
+    parser.add_argument("--name", type=_name, help="clip name (default clip-DATE-TIME)")
     parser.add_argument("--countdown", type=float, default=COUNTDOWN_S,
                         help="seconds before recording starts (default %(default)s)")
     parser.add_argument("--start", action="store_true", help="start recording at once")
@@ -357,11 +375,11 @@ def main(argv: list[str] | None = None, max_frames: int | None = None) -> int:
     if args.start:
         rec.toggle()
     try:
-        saved = rec.run(max_frames)
+        rec.run(max_frames)
     finally:
         rec.close()
-    for meta in saved:
-        print(f"next: python -m training.annotate {os.path.join(args.out, meta['clip'])}")
+    for path in rec.saved_paths:  # the real paths, so each command works as printed
+        print(f"next: python -m training.annotate {path}")
     return 0
 
 

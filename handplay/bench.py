@@ -66,12 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=2000, help="trials for --peaks")
     args = parser.parse_args(argv)
     if args.peaks or args.smoothing:
-        from handplay import peaks, smoothing
+        from handplay import accuracy
 
         if args.peaks:
-            peaks.print_table(args.trials)
+            accuracy.print_peak_table(args.trials)
         if args.smoothing:
-            smoothing.print_table()
+            accuracy.print_smoothing_table()
         return 0
 
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")

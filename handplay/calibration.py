@@ -20,48 +20,23 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import sys
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from handplay.atomic import remove_stale_temporaries, write_atomic
+from handplay.smoothing import Smoothing, is_number
 from handplay.sources import check_camera
 
 log = logging.getLogger(__name__)
+
+__all__ = ["Calibration", "Smoothing", "config_dir", "default_path"]
 
 CONFIG_ENV = "HANDPLAY_CONFIG_DIR"
 FORMAT = 1  # the calibration file's "format"; a file with another number is refused
 _FILE_NAME = "calibration.json"
 _FIX = "fix the file, or recalibrate (python -m handplay.calibrate, or C in the game)"
-
-
-def _is_number(value: object) -> bool:
-    """A finite int or float; ``True``/``False`` are not numbers here (JSON keeps them apart)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-@dataclass(frozen=True)
-class Smoothing:
-    """One Euro filter settings, in units of the hand's radius (so they fit any hand size).
-
-    Attributes:
-        min_cutoff: cutoff frequency (Hz) when the hand is still; lower = less jitter, more lag.
-        beta: how fast the cutoff rises with speed (per hand radius per second); higher = less lag
-            on fast moves.
-        d_cutoff: cutoff frequency (Hz) of the speed estimate.
-    """
-
-    min_cutoff: float = 1.0
-    beta: float = 1.0
-    d_cutoff: float = 1.0
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if not (_is_number(value) and value > 0):
-                raise ValueError(f"smoothing {f.name} must be greater than 0, not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -89,14 +64,14 @@ class Calibration:
             raise ValueError(f"mirror must be true or false, not {self.mirror!r}")
         area = self.play_area
         want = "play_area must be (x0, y0, x1, y1) with 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1"
-        if not (isinstance(area, (tuple, list)) and len(area) == 4 and all(map(_is_number, area))):
+        if not (isinstance(area, (tuple, list)) and len(area) == 4 and all(map(is_number, area))):
             raise ValueError(f"{want}, not {area!r}")
         x0, y0, x1, y1 = (float(v) for v in area)
         if not (0.0 <= x0 < x1 <= 1.0 and 0.0 <= y0 < y1 <= 1.0):
             raise ValueError(f"{want}, not {area!r}")
         object.__setattr__(self, "play_area", (x0, y0, x1, y1))
         if self.threshold is not None and not (
-            _is_number(self.threshold) and 0.0 < self.threshold < 1.0
+            is_number(self.threshold) and 0.0 < self.threshold < 1.0
         ):
             raise ValueError(
                 f"threshold must be a number between 0 and 1 (or null), not {self.threshold!r}"

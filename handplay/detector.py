@@ -16,15 +16,16 @@ import os
 import time
 from importlib import resources
 from pathlib import Path
-from typing import NamedTuple
 
 import cv2
 import numpy as np
 import onnxruntime as ort
 
-from handplay.peaks import blob_radius, find_peaks
+from handplay.peaks import Detection, blob_radius, find_peaks
 
 log = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_MODEL", "Detection", "Detector", "ModelError", "parse_size"]
 
 # The shipped model is package data (handplay/models/), so it is there in a wheel install too.
 DEFAULT_MODEL = Path(str(resources.files("handplay").joinpath("models", "hand.onnx")))
@@ -39,22 +40,6 @@ SUPPORTED_FORMAT = "1"
 
 class ModelError(ValueError):
     """The model file is missing or does not follow handplay's ONNX model contract."""
-
-
-class Detection(NamedTuple):
-    """One detected hand, in frame pixels (origin top-left, y down, not mirrored).
-
-    Attributes:
-        x: centre column, px (sub-pixel).
-        y: centre row, px.
-        radius: hand radius, px.
-        score: the heatmap peak value, 0..1.
-    """
-
-    x: float
-    y: float
-    radius: float
-    score: float
 
 
 def parse_size(text: str) -> tuple[int, int]:

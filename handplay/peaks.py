@@ -9,7 +9,11 @@ Refinement: the position is the weighted average of the 3×3 cell centres around
 the raw heatmap values as weights the average is pulled toward the centre cell (the neighbours
 are never zero), so by default the weights are the values minus the smallest value of the 3×3
 window, which removes most of that pull. ``python -m handplay.bench --peaks`` measures both
-against the integer peak on Gaussian blobs at random sub-cell offsets.
+against the integer peak on Gaussian blobs at random sub-cell offsets
+(:mod:`handplay.accuracy`).
+
+:class:`Detection`, what the detector makes of a peak, lives here with the peaks rather than in
+:mod:`handplay.detector`, so the tracker can use it without loading onnxruntime.
 """
 
 from __future__ import annotations
@@ -19,6 +23,22 @@ from typing import NamedTuple
 import numpy as np
 
 REFINE_MODES = ("none", "mean", "mean-min")
+
+
+class Detection(NamedTuple):
+    """One detected hand, in frame pixels (origin top-left, y down, not mirrored).
+
+    Attributes:
+        x: centre column, px (sub-pixel).
+        y: centre row, px.
+        radius: hand radius, px.
+        score: the heatmap peak value, 0..1.
+    """
+
+    x: float
+    y: float
+    radius: float
+    score: float
 
 
 class Peaks(NamedTuple):
@@ -118,48 +138,3 @@ def blob_radius(heatmap: np.ndarray, peaks: Peaks, reach: int = 7) -> np.ndarray
     win = padded[r, c].reshape(len(peaks.row), k * k)
     area = (win >= 0.5 * peaks.score[:, None]).sum(axis=1)
     return np.sqrt(area / np.pi).astype(np.float32)
-
-
-# ---- measurement -------------------------------------------------------------------------
-
-
-def gaussian_grid(shape: tuple[int, int], centres: np.ndarray, sigma: float) -> np.ndarray:
-    """A grid with a unit-height Gaussian blob at each ``(x, y)`` centre, combined by max."""
-    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
-    grid = np.zeros(shape, np.float32)
-    for cx, cy in centres:
-        grid = np.maximum(grid, np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma**2)))
-    return grid
-
-
-def measure(trials: int = 2000, sigmas: tuple[float, ...] = (0.75, 1.0, 1.5, 2.0), seed: int = 0):
-    """Median and p90 position error (cells) per refinement mode and blob sigma."""
-    rng = np.random.default_rng(seed)
-    results = {}
-    for sigma in sigmas:
-        errors = {mode: [] for mode in REFINE_MODES}
-        for _ in range(trials):
-            centre = np.array([[rng.uniform(8, 12), rng.uniform(8, 12)]], np.float32)
-            grid = gaussian_grid((20, 20), centre, sigma)
-            grid += rng.normal(0, 0.01, grid.shape).astype(np.float32)  # a little model noise
-            for mode in REFINE_MODES:
-                p = find_peaks(grid, 0.5, 1, refine=mode)
-                errors[mode].append(np.hypot(p.x[0] - centre[0, 0], p.y[0] - centre[0, 1]))
-        for mode, errs in errors.items():
-            results[(sigma, mode)] = (float(np.median(errs)), float(np.percentile(errs, 90)))
-    return results
-
-
-def print_table(trials: int = 2000) -> None:
-    """Print the refinement accuracy table (Markdown); ``python -m handplay.bench --peaks``."""
-    results = measure(trials)
-    print(
-        "| blob sigma (cells) | integer peak p50 / p90 | 3×3 mean p50 / p90 "
-        "| 3×3 mean − min p50 / p90 |"
-    )
-    print("| --- | --- | --- | --- |")
-    for sigma in sorted({s for s, _ in results}):
-        cells = [
-            f"{results[(sigma, m)][0]:.3f} / {results[(sigma, m)][1]:.3f}" for m in REFINE_MODES
-        ]
-        print(f"| {sigma} | " + " | ".join(cells) + " |")

@@ -5,17 +5,44 @@ same settings fit a hand near the camera and one across the room: detector noise
 speeds both grow with the hand's size in the image.
 
 ``python -m handplay.bench --smoothing`` measures jitter and lag on synthetic noisy
-trajectories with known truth (a still hand, a slow move, a fast swipe); the table is in the README.
+trajectories with known truth (a still hand, a slow move, a fast swipe; :mod:`handplay.accuracy`);
+the table is in the README.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, fields
 from typing import Protocol
 
 import numpy as np
 
-from handplay.calibration import Smoothing
+
+def is_number(value: object) -> bool:
+    """A finite int or float; ``True``/``False`` are not numbers here (JSON keeps them apart)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass(frozen=True)
+class Smoothing:
+    """One Euro filter settings, in units of the hand's radius (so they fit any hand size).
+
+    Attributes:
+        min_cutoff: cutoff frequency (Hz) when the hand is still; lower = less jitter, more lag.
+        beta: how fast the cutoff rises with speed (per hand radius per second); higher = less lag
+            on fast moves.
+        d_cutoff: cutoff frequency (Hz) of the speed estimate.
+    """
+
+    min_cutoff: float = 1.0
+    beta: float = 1.0
+    d_cutoff: float = 1.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not (is_number(value) and value > 0):
+                raise ValueError(f"smoothing {f.name} must be greater than 0, not {value!r}")
 
 
 class Filter(Protocol):
@@ -115,103 +142,3 @@ class KalmanFilter:
         p = p - gain[:, :, None] * p[:, 0, None, :]
         self._s, self._p, self._t = s, p, t
         return s[:, 0].copy()
-
-
-class RawFilter:
-    """No smoothing: the measured position (the baseline in the measurement)."""
-
-    def __init__(self) -> None:
-        self._last: tuple[np.ndarray, float] | None = None
-        self._v = np.zeros(2)
-
-    @property
-    def velocity(self) -> np.ndarray:
-        return self._v.copy()
-
-    def __call__(self, pos: np.ndarray, t: float, radius: float) -> np.ndarray:
-        pos = np.asarray(pos, dtype=np.float64)
-        if self._last is not None and t > self._last[1]:
-            self._v = (pos - self._last[0]) / (t - self._last[1])
-        self._last = (pos, t)
-        return pos.copy()
-
-
-# ---- measurement -------------------------------------------------------------------------
-
-
-def _trajectory(kind: str, fps: float, radius: float) -> np.ndarray:
-    """Truth positions (N×2 px) at ``fps`` for 3 s: still, slow (1 radius/s), swipe.
-
-    The swipe eases in over 0.2 s, runs at 25 radii/s and stops within 0.1 s at 2 s: a bat at a
-    ball, the case where a filter that assumes constant velocity overshoots.
-    """
-    t = np.arange(int(3 * fps)) / fps
-    x0 = np.array([320.0, 240.0])
-    if kind == "still":
-        return np.repeat(x0[None], len(t), axis=0)
-    speed = {"slow": 1.0, "swipe": 25.0}[kind] * radius  # px/s; a swipe crosses a room in 0.5 s
-    ramp = np.clip(t / 0.2, 0, 1)
-    if kind == "swipe":
-        ramp = np.minimum(ramp, np.clip((2.1 - t) / 0.1, 0, 1))
-    x = x0[0] - 0.5 * speed * 2 + np.cumsum(speed * ramp) / fps
-    return np.stack([x, np.full_like(x, x0[1])], axis=1)
-
-
-def evaluate(
-    make_filter, fps: float = 30.0, radius: float = 40.0, noise: float = 0.05, seed: int = 0
-) -> dict[str, float]:
-    """Jitter (RMS px, still hand, after 0.5 s), lag (ms, swipe at full speed), overshoot (px,
-    after the swipe stops)."""
-    rng = np.random.default_rng(seed)
-    out = {}
-    for kind in ("still", "slow", "swipe"):
-        truth = _trajectory(kind, fps, radius)
-        measured = truth + rng.normal(0, noise * radius, truth.shape)
-        f = make_filter()
-        est = np.array([f(m, i / fps, radius) for i, m in enumerate(measured)])
-        settled = slice(int(0.5 * fps), None)
-        err = est[settled] - truth[settled]
-        if kind == "still":
-            out["jitter_px"] = float(np.sqrt((err**2).sum(axis=1).mean()))
-        elif kind == "slow":
-            out["slow_rms_px"] = float(np.sqrt((err**2).sum(axis=1).mean()))
-        else:
-            full = slice(int(0.5 * fps), int(2.0 * fps))  # running at full speed
-            speed = np.gradient(truth[:, 0]) * fps
-            lag_s = (truth[full, 0] - est[full, 0]) / speed[full]
-            out["lag_ms"] = float(np.mean(lag_s) * 1000)
-            out["overshoot_px"] = float(max(0.0, (est[int(2.0 * fps) :, 0] - truth[-1, 0]).max()))
-    return out
-
-
-FILTERS = {
-    "raw peaks": RawFilter,
-    "One Euro (default)": OneEuroFilter,
-    "Kalman, constant velocity": KalmanFilter,
-}
-
-
-def print_table(noise: float = 0.05, radius: float = 40.0, fps: float = 30.0) -> None:
-    """Print the jitter/lag table (Markdown); ``python -m handplay.bench --smoothing``.
-
-    Args:
-        noise: detector position noise per axis, in hand radii.
-        radius: hand radius, px.
-        fps: frame rate.
-    """
-    print(
-        f"radius {radius:g} px, noise {noise:g} r ({noise * radius:.1f} px) per axis, "
-        f"{fps:g} fps; slow = {radius:g} px/s, swipe = {25 * radius:g} px/s"
-    )
-    print(
-        "| filter | still: jitter RMS px | slow move: RMS error px "
-        "| swipe: lag ms | swipe stop: overshoot px |"
-    )
-    print("| --- | --- | --- | --- | --- |")
-    for name, make in FILTERS.items():
-        seeds = [evaluate(make, fps, radius, noise, seed=s) for s in range(5)]
-        m = {k: float(np.mean([s[k] for s in seeds])) for k in seeds[0]}
-        print(
-            f"| {name} | {m['jitter_px']:.2f} | {m['slow_rms_px']:.2f} | {m['lag_ms']:.0f} "
-            f"| {m['overshoot_px']:.1f} |"
-        )

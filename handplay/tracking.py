@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from handplay.detector import Detection
+from handplay.peaks import Detection
 from handplay.smoothing import Filter, OneEuroFilter
 
 ENTER_FRAMES = 2

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from handplay.peaks import blob_radius, find_peaks, gaussian_grid
+from handplay.accuracy import gaussian_grid
+from handplay.peaks import blob_radius, find_peaks
 
 
 def test_blank_grid_has_no_peaks():

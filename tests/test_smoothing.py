@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from handplay.calibration import Smoothing
-from handplay.smoothing import KalmanFilter, OneEuroFilter, RawFilter, evaluate
+from handplay.accuracy import RawFilter
+from handplay.accuracy import evaluate_filter as evaluate
+from handplay.smoothing import KalmanFilter, OneEuroFilter, Smoothing
 
 
 def test_one_euro_cuts_jitter_with_little_lag():

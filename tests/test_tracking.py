@@ -1,6 +1,6 @@
 import numpy as np
 
-from handplay.detector import Detection
+from handplay.peaks import Detection
 from handplay.tracking import Tracker
 
 

@@ -28,7 +28,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from handplay.detector import Detection, Detector
+from handplay.detector import Detector
+from handplay.peaks import Detection
 from training.data import load_source
 from training.labels import HandLabel
 

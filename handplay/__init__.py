@@ -34,16 +34,31 @@ Threading contract
 Coordinates are described once, on :class:`Hand`.
 """
 
+from __future__ import annotations
+
+import importlib
 import os
+from typing import TYPE_CHECKING, Any
 
 # pygame prints a banner on import; a library should not print (set it to "0" to see it)
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-from handplay.calibration import Calibration, Smoothing  # noqa: E402
-from handplay.detector import Detection, Detector, ModelError  # noqa: E402
-from handplay.events import HANDENTER, HANDLEAVE, HANDMOVE  # noqa: E402
-from handplay.input import Hand, Input, Stats  # noqa: E402
-from handplay.sources import SourceError  # noqa: E402
+# The public names are loaded on first use (PEP 562), so the pure modules (handplay.peaks,
+# handplay.tracking, handplay.smoothing...) import without pygame, OpenCV or onnxruntime.
+_HOMES = {
+    "HANDENTER": "handplay.events",
+    "HANDLEAVE": "handplay.events",
+    "HANDMOVE": "handplay.events",
+    "Calibration": "handplay.calibration",
+    "Detection": "handplay.peaks",
+    "Detector": "handplay.detector",
+    "Hand": "handplay.input",
+    "Input": "handplay.input",
+    "ModelError": "handplay.detector",
+    "Smoothing": "handplay.smoothing",
+    "SourceError": "handplay.sources",
+    "Stats": "handplay.input",
+}
 
 __all__ = [
     "HANDENTER",
@@ -59,3 +74,26 @@ __all__ = [
     "SourceError",
     "Stats",
 ]
+
+if TYPE_CHECKING:
+    from handplay.calibration import Calibration
+    from handplay.detector import Detector, ModelError
+    from handplay.events import HANDENTER, HANDLEAVE, HANDMOVE
+    from handplay.input import Hand, Input, Stats
+    from handplay.peaks import Detection
+    from handplay.smoothing import Smoothing
+    from handplay.sources import SourceError
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name's module on first use, then keep the name here."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'handplay' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # the next lookup does not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from handplay.sources import argument_type, parse_size
+
 
 def _synthetic_clip(frames: int) -> list[np.ndarray]:
     from handplay.testing import disc_clip, linear_path
@@ -49,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         help="use handplay.testing's red-disc model (needs the onnx package)",
     )
     parser.add_argument("--source", help="video file (default: a synthetic 640x360 clip)")
-    parser.add_argument("--size", help="model input size WxH (default: the model's own)")
+    parser.add_argument(
+        "--size",
+        type=argument_type(parse_size),
+        help="model input size WxH (default: the model's own)",
+    )
     parser.add_argument("--frames", type=int, default=300, help="synthetic clip length")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
     parser.add_argument(
@@ -79,7 +85,6 @@ def main(argv: list[str] | None = None) -> int:
     import pygame
 
     import handplay
-    from handplay.detector import parse_size
 
     pygame.init()
     pygame.display.set_mode((1280, 720))
@@ -97,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         screen_size=(1280, 720),
         threads=args.threads,
         paced=not args.fast,
-        input_size=parse_size(args.size) if args.size else None,
+        input_size=args.size,
     )
     try:
         inp.start()

@@ -52,7 +52,7 @@ from handplay._calibrate_view import (
 from handplay.calibration import Calibration, default_path
 from handplay.detector import ModelError
 from handplay.input import Input
-from handplay.sources import SourceError, probe_cameras
+from handplay.sources import SourceError, argument_type, parse_source, probe_cameras
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,13 @@ class CalibrationScreen:
             log.warning("%s; starting from defaults", e)
             self.cal = Calibration()
         self.cameras = list(cameras) if cameras is not None else probe_cameras()
-        self.video = source if isinstance(source, str) and not source.isdigit() else None
+        refused = ""
+        if isinstance(source, str):
+            try:
+                source = parse_source(source)
+            except ValueError as e:  # e.g. "-1": said on the screen, like a camera that fails
+                source, refused = None, str(e)
+        self.video = source if isinstance(source, str) else None
         self.source: int | str | None = None
         self.inp: Input | None = None
         self.message = ""
@@ -114,7 +120,7 @@ class CalibrationScreen:
         self.buttons: dict[str, Button] = {}
         self._layout()
         if source is not None:
-            self.select(int(source) if isinstance(source, int) or str(source).isdigit() else source)
+            self.select(source)
         elif self.cal.camera in self.cameras:
             self.select(self.cal.camera)
         elif self.cameras:
@@ -124,6 +130,8 @@ class CalibrationScreen:
                 "No camera found (probed 0-5). Connect one and press P, or run "
                 "python -m handplay.calibrate --source VIDEO.mp4"
             )
+        if refused:
+            self.message = refused
 
     # ---- layout and sources ---------------------------------------------------------------
 
@@ -381,7 +389,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m handplay.calibrate", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--source", help="camera index or video file (default: probe 0-5)")
+    parser.add_argument(
+        "--source",
+        type=argument_type(parse_source),
+        help="camera index or video file (default: probe 0-5)",
+    )
     parser.add_argument("--model", help="ONNX model (default: the shipped one)")
     parser.add_argument("--output", help="calibration file to write (default: the user's)")
     parser.add_argument("--fullscreen", action="store_true", help="start fullscreen")

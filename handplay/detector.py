@@ -22,6 +22,7 @@ import numpy as np
 import onnxruntime as ort
 
 from handplay.peaks import Detection, blob_radius, find_peaks
+from handplay.sources import parse_size
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +41,6 @@ SUPPORTED_FORMAT = "1"
 
 class ModelError(ValueError):
     """The model file is missing or does not follow handplay's ONNX model contract."""
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``"320x192"`` -> ``(320, 192)``.
-
-    Raises:
-        ValueError: not two positive integers joined by ``x``.
-    """
-    parts = text.lower().split("x")
-    if len(parts) != 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
-        raise ValueError(f"size must look like WIDTHxHEIGHT, e.g. 320x192, not {text!r}")
-    return int(parts[0]), int(parts[1])
 
 
 def _round_up(value: int, multiple: int) -> int:

@@ -18,13 +18,14 @@ device with exponential backoff until it answers again or the source is closed.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import cv2
 import numpy as np
@@ -33,9 +34,14 @@ log = logging.getLogger(__name__)
 
 PROBE_INDICES = range(6)  # camera indices probed for the calibration screen and error hints
 
+T = TypeVar("T")
+
 
 class SourceError(RuntimeError):
     """A camera or video that cannot be opened or read; the message says what to try."""
+
+
+# ---- what a user types: camera index or path, WxH --------------------------------------------
 
 
 def check_camera(value: object) -> int | str:
@@ -58,11 +64,135 @@ def check_camera(value: object) -> int | str:
     raise ValueError(f"camera must be a camera index (0, 1, ...) or a video path, not {value!r}")
 
 
-def probe_cameras(
+def parse_source(text: str) -> int | str:
+    """Command-line text to a camera index or a video path: ``"0"`` -> ``0``, ``"clip.mp4"``
+    stays a path.
+
+    Raises:
+        ValueError: a negative index (``"-1"``) or an empty string.
+    """
+    stripped = text.strip()
+    if stripped.lstrip("-").isdigit():
+        return check_camera(int(stripped))
+    return check_camera(text)  # a path
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"320x192"`` -> ``(320, 192)`` (width, height; the DESIGN.md "WxH" order).
+
+    Raises:
+        ValueError: not two positive integers joined by ``x``.
+    """
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise ValueError(f"size must look like WIDTHxHEIGHT, e.g. 320x192, not {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
+def argument_type(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """``parse`` for ``argparse``'s ``type=``, so its ValueError message reaches the user
+    (argparse replaces a ValueError with a generic "invalid value")."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from e
+
+    convert.__name__ = parse.__name__
+    return convert
+
+
+# ---- opening and probing devices ---------------------------------------------------------------
+
+
+def open_video(path: str | os.PathLike[str]) -> cv2.VideoCapture:
+    """Open a video file for reading (nothing is read yet).
+
+    Raises:
+        SourceError: ``path`` is a folder, is missing, or OpenCV cannot decode it.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise SourceError(
+            f"{path} is a folder, not a video file; give the path of a video file "
+            "(e.g. clip.mp4) or a camera index"
+        )
+    if not path.is_file():
+        raise SourceError(f"video file {path} does not exist; check the path")
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        cap.release()
+        raise SourceError(f"could not open video file {path}: OpenCV cannot decode it")
+    return cap
+
+
+def _checked_index(index: object) -> int:
+    """``index`` if it is a camera index OpenCV may see (see :func:`check_camera`)."""
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        raise SourceError(
+            f"camera index must be 0 or more, not {index!r}; try --source 0, or a video "
+            "file path (--source clip.mp4)"
+        )
+    return index
+
+
+def open_camera(
+    index: int,
+    size: tuple[int, int] | None = None,
+    fps: float | None = None,
+    mjpg: bool = False,
+    newest_only: bool = False,
+    capture_factory: Callable[[int], Any] = cv2.VideoCapture,
+) -> Any | None:
+    """Open camera ``index`` and ask for a size, frame rate and format (nothing is read yet).
+
+    Args:
+        index: camera index, 0 or more (checked here, before OpenCV sees it).
+        size: ``(width, height)`` to ask for; the camera may give another.
+        fps: frame rate to ask for.
+        mjpg: ask for MJPG: many USB webcams give raw YUYV at only 5-10 fps above 640x480 but
+            30 fps as MJPG; a camera without MJPG ignores the request.
+        newest_only: a one-frame driver buffer where supported, so no stale frames queue up
+            (live input); off when every frame is wanted (recording).
+        capture_factory: builds the capture from the index (``cv2.VideoCapture``; tests pass a
+            fake device).
+
+    Returns:
+        The open capture, or ``None`` when no camera answers at ``index``.
+
+    Raises:
+        SourceError: ``index`` is negative.
+    """
+    cap = capture_factory(_checked_index(index))
+    if not cap.isOpened():
+        cap.release()
+        return None
+    if mjpg:
+        cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+    if size is not None:
+        cap.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
+        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
+    if fps is not None:
+        cap.set(cv2.CAP_PROP_FPS, fps)
+    if newest_only:
+        cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+    return cap
+
+
+class CameraInfo(NamedTuple):
+    """A camera that answered a probe, and the size of its first frame (px)."""
+
+    index: int
+    width: int
+    height: int
+
+
+def find_cameras(
     indices: Iterable[int] = PROBE_INDICES,
     capture_factory: Callable[[int], Any] = cv2.VideoCapture,
-) -> list[int]:
-    """The camera indices that open and deliver a frame.
+) -> list[CameraInfo]:
+    """The cameras among ``indices`` that open and deliver a frame.
 
     Args:
         indices: indices to try (negative ones are skipped: see :func:`check_camera`).
@@ -70,7 +200,7 @@ def probe_cameras(
             fake device).
 
     Returns:
-        The ones that work, in order (empty when there is no camera).
+        One :class:`CameraInfo` per camera that works, in order (empty when there is none).
     """
     found = []
     quiet = cv2.utils.logging.LOG_LEVEL_SILENT
@@ -82,8 +212,9 @@ def probe_cameras(
                 continue
             cap = capture_factory(i)
             try:
-                if cap.isOpened() and cap.read()[0]:
-                    found.append(i)
+                ok, image = cap.read() if cap.isOpened() else (False, None)
+                if ok and image is not None:
+                    found.append(CameraInfo(i, image.shape[1], image.shape[0]))
             finally:
                 cap.release()
     finally:
@@ -91,21 +222,42 @@ def probe_cameras(
     return found
 
 
-def camera_hint(failed: int, capture_factory: Callable[[int], Any] = cv2.VideoCapture) -> str:
-    """What to try after camera ``failed`` did not work, from a probe of the other indices."""
+def probe_cameras(
+    indices: Iterable[int] = PROBE_INDICES,
+    capture_factory: Callable[[int], Any] = cv2.VideoCapture,
+) -> list[int]:
+    """The indices of :func:`find_cameras` (the camera indices that open and give a frame)."""
+    return [camera.index for camera in find_cameras(indices, capture_factory)]
+
+
+def camera_hint(
+    failed: int,
+    capture_factory: Callable[[int], Any] = cv2.VideoCapture,
+    flag: str = "--source",
+) -> str:
+    """What to try after camera ``failed`` did not work, from a probe of the other indices.
+
+    Args:
+        failed: the index that did not work (not probed again).
+        capture_factory: as for :func:`find_cameras`.
+        flag: the command-line option that picks a camera, for the advice.
+    """
     others = [i for i in PROBE_INDICES if i != failed]
     found = probe_cameras(others, capture_factory)
     if found:
         listed = ", ".join(str(i) for i in found)
         return (
-            f"camera{'s' if len(found) > 1 else ''} {listed} answered: try --source {found[0]}, "
-            "or a video file path (--source clip.mp4)"
+            f"camera{'s' if len(found) > 1 else ''} {listed} answered: try {flag} {found[0]}, "
+            f"or a video file path ({flag} clip.mp4)"
         )
     tried = ", ".join(str(i) for i in others)
     return (
         f"no other camera answered either (tried {tried}): connect one, or give a video file "
-        "path (--source clip.mp4)"
+        f"path ({flag} clip.mp4)"
     )
+
+
+# ---- frame sources ---------------------------------------------------------------------------
 
 
 class Frame(NamedTuple):
@@ -257,16 +409,7 @@ class VideoFileSource(IterableSource):
             yield image
 
     def open(self) -> Frame:
-        if self.path.is_dir():
-            raise SourceError(
-                f"{self.path} is a folder, not a video file; give the path of a video file "
-                "(e.g. clip.mp4) or a camera index"
-            )
-        if not self.path.is_file():
-            raise SourceError(f"video file {self.path} does not exist; check the path")
-        self._cap = cv2.VideoCapture(str(self.path))
-        if not self._cap.isOpened():
-            raise SourceError(f"could not open video file {self.path}: OpenCV cannot decode it")
+        self._cap = open_video(self.path)
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if fps and 1 <= fps <= 1000 else 30.0
         return super().open()
@@ -304,12 +447,7 @@ class CameraSource(FrameSource):
         capture_factory: Callable[[int], Any] = cv2.VideoCapture,
     ) -> None:
         super().__init__()
-        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-            raise SourceError(
-                f"camera index must be 0 or more, not {index!r}; try --source 0, or a video "
-                "file path (--source clip.mp4)"
-            )
-        self.index = index
+        self.index = _checked_index(index)
         self.requested_size = size
         self.requested_fps = fps
         self.max_failures = max_failures
@@ -328,16 +466,13 @@ class CameraSource(FrameSource):
         return f"camera {self.index}"
 
     def _connect(self) -> Any:
-        cap = self._factory(self.index)
-        if not cap.isOpened():
-            cap.release()
-            return None
-        w, h = self.requested_size
-        cap.set(cv2.CAP_PROP_FRAME_WIDTH, w)
-        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, h)
-        cap.set(cv2.CAP_PROP_FPS, self.requested_fps)
-        cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # where supported: no stale frames in the driver
-        return cap
+        return open_camera(
+            self.index,
+            self.requested_size,
+            self.requested_fps,
+            newest_only=True,  # no stale frames in the driver
+            capture_factory=self._factory,
+        )
 
     def open(self) -> Frame:
         self._cap = self._connect()
@@ -467,7 +602,7 @@ def open_source(
     if isinstance(source, int):
         return CameraSource(source)
     if isinstance(source, str) and source.strip().lstrip("-").isdigit():
-        return CameraSource(int(source))  # "-1" is refused there, not opened as a file
+        return CameraSource(int(source))  # "-1" is refused there, never opened as a file
     if isinstance(source, (str, os.PathLike)):
         return VideoFileSource(source, paced=paced)
     if isinstance(source, Iterable):

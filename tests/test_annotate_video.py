@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from training.annotate_video import ClipError, ClipReader
+from handplay.sources import SourceError
+from training.annotate_video import ClipReader
 
 BITS = 8
 
@@ -51,8 +52,9 @@ def test_out_of_range_and_missing_files(tmp_path):
     clip = ClipReader(_coded_clip(tmp_path / "c.mp4", 5))
     with pytest.raises(IndexError, match="between 0 and 4, not 5"):
         clip.frame(5)
-    with pytest.raises(ClipError, match="nope.mp4 does not exist"):
+    # one error type for every video that does not open (handplay.sources.open_video)
+    with pytest.raises(SourceError, match="nope.mp4 does not exist"):
         ClipReader(tmp_path / "nope.mp4")
     (tmp_path / "junk.mp4").write_bytes(b"not a video")
-    with pytest.raises(ClipError, match="junk.mp4"):
+    with pytest.raises(SourceError, match="junk.mp4"):
         ClipReader(tmp_path / "junk.mp4")

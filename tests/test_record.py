@@ -7,6 +7,7 @@ import numpy as np
 import pygame
 import pytest
 
+from handplay.sources import SourceError
 from training import record
 from training.annotate_video import ClipReader
 
@@ -88,5 +89,5 @@ def test_a_camera_that_does_not_open_is_named(capsys):
 
 
 def test_missing_video_file_is_named(tmp_path):
-    with pytest.raises(record.RecordError, match=r"nope\.mp4 does not exist"):
+    with pytest.raises(SourceError, match=r"nope\.mp4 does not exist"):
         record.open_source(str(tmp_path / "nope.mp4"), None)

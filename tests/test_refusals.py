@@ -188,7 +188,7 @@ def test_the_game_shows_calibration_broken_for_each_bad_file(tmp_path):
     assert "not UTF-8" in rows["latin1"][1] and "format is 9" in rows["format_9"][1]
 
 
-def test_game_source_minus_one_falls_back_to_the_mouse_with_the_reason(tmp_path):
+def test_game_and_tools_refuse_a_negative_camera_on_the_command_line(tmp_path):
     proc = _python(
         """
         import sys
@@ -198,9 +198,9 @@ def test_game_source_minus_one_falls_back_to_the_mouse_with_the_reason(tmp_path)
         tmp_path,
     )
     _no_crash(proc)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "camera index must be 0 or more, not -1" in proc.stderr
-    assert "(mouse mode)" in proc.stdout
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "--source: camera must be a camera index 0 or more" in proc.stderr
+    assert "not -1" in proc.stderr
 
 
 # ---- models that break the contract fail at load ------------------------------------------
@@ -318,7 +318,7 @@ def test_a_folder_given_as_a_video_is_reported_as_a_folder(tmp_path):
         open_source(tmp_path).open()
     with pytest.raises(SourceError, match=r"is a folder, not a video file"):
         open_source(str(tmp_path)).open()
-    with pytest.raises(record.RecordError, match=r"is a folder, not a video file"):
+    with pytest.raises(SourceError, match=r"is a folder, not a video file"):
         record.open_source(str(tmp_path), None)
 
 
@@ -405,7 +405,8 @@ def test_record_refuses_a_name_with_a_folder(tmp_path, capsys):
         assert "--name must be a file name without a folder" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         record.main(["--camera", "-1"])
-    assert "camera index must be 0 or more, not -1" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--camera: camera must be a camera index 0 or more (or a video path), not -1" in err
 
 
 def test_record_next_command_names_a_file_that_exists(tmp_path, capsys):

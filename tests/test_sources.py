@@ -150,3 +150,96 @@ def test_paced_iterable_follows_fps():
     # pacing: frame k is not delivered before its media time
     assert all(f.captured >= f.timestamp - 1e-3 for f in frames)
     assert time.monotonic() - t0 >= 0.09
+
+
+# ---- one home for what users type and for opening devices (issue 12) ----------------------
+
+
+def test_parse_source_and_parse_size():
+    from handplay.sources import parse_size, parse_source
+
+    assert parse_source("0") == 0 and parse_source(" 2 ") == 2
+    assert parse_source("clip.mp4") == "clip.mp4"
+    for bad in ("-1", "", "  "):
+        with pytest.raises(ValueError, match="camera must be a camera index"):
+            parse_source(bad)
+    assert parse_size("320x192") == (320, 192) and parse_size("64X48") == (64, 48)
+    for bad in ("320", "0x10", "axb", "1x2x3", "-3x4"):
+        with pytest.raises(ValueError, match="WIDTHxHEIGHT"):
+            parse_size(bad)
+
+
+def test_argument_type_keeps_the_message(capsys):
+    import argparse
+
+    from handplay.sources import argument_type, parse_size
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", type=argument_type(parse_size))
+    assert parser.parse_args(["--size", "8x6"]).size == (8, 6)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--size", "big"])
+    assert "--size: size must look like WIDTHxHEIGHT, e.g. 320x192, not 'big'" in (
+        capsys.readouterr().err
+    )
+
+
+class _RecordingCapture(FakeCapture):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.props = {}
+
+    def set(self, prop, value):
+        self.props[prop] = value
+        return True
+
+
+def test_open_camera_asks_for_size_fps_and_mjpg_only_when_told():
+    import cv2
+
+    from handplay.sources import open_camera
+
+    made = []
+
+    def factory(index):
+        made.append(_RecordingCapture(opened=index == 1))
+        return made[-1]
+
+    cap = open_camera(1, (640, 480), 30.0, mjpg=True, capture_factory=factory)
+    assert cap.props[cv2.CAP_PROP_FOURCC] == cv2.VideoWriter_fourcc(*"MJPG")
+    assert (cap.props[cv2.CAP_PROP_FRAME_WIDTH], cap.props[cv2.CAP_PROP_FRAME_HEIGHT]) == (640, 480)
+    assert cap.props[cv2.CAP_PROP_FPS] == 30.0 and cv2.CAP_PROP_BUFFERSIZE not in cap.props
+    live = open_camera(1, newest_only=True, capture_factory=factory)
+    assert live.props == {cv2.CAP_PROP_BUFFERSIZE: 1}
+    assert open_camera(0, capture_factory=factory) is None and made[-1].released
+    with pytest.raises(SourceError, match="camera index must be 0 or more, not -1"):
+        open_camera(-1, capture_factory=factory)
+    assert len(made) == 3  # the negative index never reached the factory
+
+
+def test_find_cameras_reports_each_camera_and_its_frame_size():
+    from handplay.sources import CameraInfo, find_cameras, probe_cameras
+
+    frames = {2: np.zeros((30, 40, 3), np.uint8), 4: np.zeros((12, 16, 3), np.uint8)}
+
+    def factory(i):
+        return FakeCapture([frames[i]] if i in frames else None, opened=i in frames)
+
+    assert find_cameras(capture_factory=factory) == [CameraInfo(2, 40, 30), CameraInfo(4, 16, 12)]
+    assert probe_cameras([4, -1, 3], capture_factory=factory) == [4]
+
+
+def test_open_video_is_the_one_check_for_video_files(tmp_path):
+    from handplay.sources import open_video
+
+    with pytest.raises(SourceError, match="is a folder"):
+        open_video(tmp_path)
+    with pytest.raises(SourceError, match="does not exist"):
+        open_video(tmp_path / "none.mp4")
+    (tmp_path / "junk.mp4").write_bytes(b"junk")
+    with pytest.raises(SourceError, match="OpenCV cannot decode it"):
+        open_video(tmp_path / "junk.mp4")
+    clip = ht.write_clip(tmp_path / "ok.mp4", [_frame(0)] * 3)
+    cap = open_video(clip)
+    assert cap.read()[0]
+    cap.release()

@@ -47,6 +47,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # batch mode output st
 import numpy as np
 import pygame
 
+from handplay.sources import SourceError, argument_type, parse_size
 from training import annotate_draw as draw
 from training import flow
 from training.annotate_batch import propagate_batch
@@ -524,6 +525,7 @@ def main(argv: list[str] | None = None, max_frames: int | None = None) -> int:
                         "when END < START) and save")
     parser.add_argument("--model", help="ONNX model for proposals on unannotated frames")
     parser.add_argument("--window", default=f"{WINDOW[0]}x{WINDOW[1]}",
+                        type=argument_type(parse_size),
                         help="window size WIDTHxHEIGHT (default %(default)s)")
     parser.add_argument("--others", choices=("target", "ignore"), default="target",
                         help="target view: train 'other' hands as hands (training.fit's default) "
@@ -534,15 +536,12 @@ def main(argv: list[str] | None = None, max_frames: int | None = None) -> int:
         if args.propagate:
             propagate_batch(args.clip, args.propagate)
             return 0
-        try:
-            w, h = (int(v) for v in args.window.lower().split("x"))
-        except ValueError:
-            parser.error(f"--window must look like 1280x720, not {args.window!r}")
+        w, h = args.window
         min_w, min_h = SIDE_PANEL + 320, STATUS_H + 240
         if w < min_w or h < min_h:
             parser.error(f"--window must be at least {min_w}x{min_h}, not {w}x{h}")
         tool = Annotator(args.clip, model=args.model, window=(w, h), others=args.others)
-    except (ClipError, LabelError) as e:
+    except (SourceError, LabelError) as e:  # a ClipError is a SourceError
         print(f"error: {e}", file=sys.stderr)
         return 2
     try:

@@ -17,14 +17,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from handplay.sources import SourceError, open_video
+
 log = logging.getLogger(__name__)
 
 READ_AHEAD = 48  # frames: reading forward this far is cheaper than seeking (keyframes ~12-250)
 CACHE_FRAMES = 96  # decoded frames kept (about 90 MB at 640x480)
 
 
-class ClipError(RuntimeError):
-    """A clip does not open or a frame cannot be decoded; the message names the file."""
+class ClipError(SourceError):
+    """A frame of a clip cannot be decoded; the message names the file. (A clip that does not
+    open raises :class:`handplay.sources.SourceError`, like every video that does not open.)"""
 
 
 class ClipReader:
@@ -35,7 +38,8 @@ class ClipReader:
         cache_frames: how many decoded frames to keep in memory.
 
     Raises:
-        ClipError: the file is missing, does not open, or holds no frames.
+        SourceError: the file is a folder, is missing or does not open.
+        ClipError: it holds no decodable frame.
 
     Example::
 
@@ -45,11 +49,7 @@ class ClipReader:
 
     def __init__(self, path: str | os.PathLike[str], cache_frames: int = CACHE_FRAMES) -> None:
         self.path = Path(path)
-        if not self.path.exists():
-            raise ClipError(f"clip {self.path} does not exist; give the path of a video file")
-        self._cap = cv2.VideoCapture(str(self.path))
-        if not self._cap.isOpened():
-            raise ClipError(f"clip {self.path} does not open as a video (is it an mp4/avi?)")
+        self._cap = open_video(self.path)
         self.fps = float(self._cap.get(cv2.CAP_PROP_FPS)) or 30.0
         self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         ok, first = self._cap.read()

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from handplay.sources import argument_type, parse_size
 from training.export import export_onnx
 from training.model import build_model, count_macs
 
@@ -42,12 +43,13 @@ def time_onnx(path: str | Path, size: tuple[int, int], runs: int, threads: int =
 def main(argv: Sequence[str] | None = None) -> None:
     """Print the table."""
     parser = argparse.ArgumentParser(prog="python -m training.bench", description=__doc__)
-    parser.add_argument("--size", default="320x192", help="WIDTHxHEIGHT")
+    parser.add_argument("--size", default="320x192", type=argument_type(parse_size),
+                        help="WIDTHxHEIGHT")
     parser.add_argument("--widths", default="0.75,1.0,1.25", help="HandNet width multipliers")
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--no-vgg", action="store_true", help="skip the (slow) VGG baseline")
     args = parser.parse_args(argv)
-    w, h = (int(v) for v in args.size.lower().split("x"))
+    w, h = args.size
     configs = [("mobile", float(x)) for x in args.widths.split(",")]
     if not args.no_vgg:
         configs.append(("vgg", 1.0))

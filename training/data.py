@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from handplay.sources import open_video
 from training.labels import CLIP_SUFFIX, HandLabel, LabelError, read_labels
 from training.targets import make_targets
 
@@ -94,22 +95,19 @@ def load_clip(video: str | os.PathLike[str], cache_side: int = 640) -> list[Imag
     """Read the labelled frames of ``X.mp4`` using ``X.labels.jsonl`` beside it.
 
     Raises:
-        FileNotFoundError: the video or its labels file is missing.
+        SourceError: the video is missing or does not open.
+        FileNotFoundError: its labels file is missing.
         LabelError: a malformed line, a frame number past the end of the video, or a frame size
             that differs from the labels; the message names file and line.
     """
     video = Path(video)
     labels = video.with_name(video.stem + CLIP_SUFFIX)
-    if not video.exists():
-        raise FileNotFoundError(f"clip {video} does not exist")
-    records = read_labels(labels, kind="frame")
-    lines = dict(zip((r.frame for r in records), _line_numbers(labels), strict=True))
-    wanted = {r.frame: r for r in records}
-    cap = cv2.VideoCapture(str(video))
-    if not cap.isOpened():
-        raise LabelError(f"{video}: the video cannot be opened (is it a valid .mp4?)")
+    cap = open_video(video)  # the one check for a folder, a missing or an undecodable video
     out, index = [], 0
     try:
+        records = read_labels(labels, kind="frame")
+        lines = dict(zip((r.frame for r in records), _line_numbers(labels), strict=True))
+        wanted = {r.frame: r for r in records}
         while len(out) < len(wanted):
             ok, frame = cap.read()
             if not ok:

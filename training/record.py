@@ -33,69 +33,52 @@ import cv2
 import numpy as np
 import pygame
 
+from handplay.sources import (
+    PROBE_INDICES,
+    SourceError,
+    argument_type,
+    camera_hint,
+    find_cameras,
+    open_camera,
+    open_video,
+    parse_size,
+    parse_source,
+)
+
 log = logging.getLogger(__name__)
 
 FOURCC = "mp4v"  # plays everywhere OpenCV does, needs no extra codec packages
 DEFAULT_SIZE = (640, 480)  # what most webcams give at 30 fps and what training resizes from
 PREVIEW_MAX = (960, 720)  # largest preview window
 COUNTDOWN_S = 3  # seconds between the key and the first recorded frame
-LIST_INDICES = range(6)  # camera indices --list tries
 
 
 class RecordError(RuntimeError):
-    """The camera or video does not open, or the clip cannot be written."""
+    """The clip cannot be written (a source that does not open is a ``SourceError``)."""
 
 
 def open_source(source: int | str, size: tuple[int, int] | None) -> cv2.VideoCapture:
-    """Open a camera index or a video file and read nothing yet.
+    """Open a camera index (asking for MJPG and ``size``) or a video file; read nothing yet.
 
     Args:
         source: camera index (``0`` is the first webcam) or a video path.
         size: ``(width, height)`` to ask a camera for; ignored for files.
 
     Raises:
-        RecordError: it does not open (the message names the index or path and what to try).
+        SourceError: it does not open (the message names the index or path and what to try).
     """
     if isinstance(source, str):
-        if Path(source).is_dir():
-            raise RecordError(f"{source} is a folder, not a video file; give a camera index "
-                              "(--camera 0) or the path of a video")
-        if not Path(source).exists():
-            raise RecordError(f"video file {source} does not exist; give a camera index "
-                              "(--camera 0) or the path of a video")
-        cap = cv2.VideoCapture(source)
-        if not cap.isOpened():
-            raise RecordError(f"video file {source} does not open (is it an mp4/avi?)")
-        return cap
-    cap = cv2.VideoCapture(source)
-    if not cap.isOpened():
-        raise RecordError(
+        return open_video(source)
+    # MJPG: many USB webcams give 30 fps only as MJPG above 640x480 (see open_camera)
+    cap = open_camera(source, size, mjpg=True)
+    if cap is None:
+        raise SourceError(
             f"camera index {source} does not open (cv2.VideoCapture({source}) failed): is a "
             "webcam plugged in and free (close other programs using it)? "
-            f"`python -m training.record --list` shows which indices open."
+            f"{camera_hint(source, flag='--camera')}; `python -m training.record --list` shows "
+            "which indices open."
         )
-    # Many USB webcams deliver raw YUYV at only 5-10 fps above 640x480 but 30 fps as MJPG;
-    # a camera without MJPG ignores the request.
-    cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
-    if size is not None:
-        cap.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
-        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
     return cap
-
-
-def list_cameras(indices=LIST_INDICES) -> list[tuple[int, int, int]]:
-    """``(index, width, height)`` of the camera indices that open and give a frame."""
-    found = []
-    for i in indices:
-        cap = cv2.VideoCapture(i)
-        try:
-            if cap.isOpened():
-                ok, frame = cap.read()
-                if ok:
-                    found.append((i, frame.shape[1], frame.shape[0]))
-        finally:
-            cap.release()
-    return found
 
 
 def unique_stem(out: Path, name: str | None) -> Path:
@@ -170,7 +153,7 @@ class Recorder:
         mirror: mirror the preview (never the recording).
 
     Raises:
-        RecordError: the source does not open or gives no frame.
+        SourceError: the source does not open or gives no frame.
     """
 
     def __init__(self, source: int | str, out: Path, size: tuple[int, int] | None = DEFAULT_SIZE,
@@ -184,7 +167,7 @@ class Recorder:
         ok, self._pending = self.cap.read()
         if not ok:
             self.cap.release()
-            raise RecordError(f"{'camera index' if isinstance(source, int) else 'video'} "
+            raise SourceError(f"{'camera index' if isinstance(source, int) else 'video'} "
                               f"{source} opened but gives no frame")
         h, w = self._pending.shape[:2]
         self.size = (w, h)
@@ -318,14 +301,6 @@ class Recorder:
         pygame.display.quit()
 
 
-def _source(text: str) -> int | str:
-    if text.strip().lstrip("-").isdigit():
-        if int(text) < 0:  # cv2.VideoCapture(-1) crashes the process on some systems
-            raise argparse.ArgumentTypeError(f"camera index must be 0 or more, not {text}")
-        return int(text)
-    return text
-
-
 def _name(text: str) -> str:
     """A clip name is a file name: the folder is ``--out``'s."""
     if text in ("", ".", "..") or any(sep and sep in text for sep in ("/", os.sep, os.altsep)):
@@ -335,20 +310,13 @@ def _name(text: str) -> str:
     return text
 
 
-def _size(text: str) -> tuple[int, int]:
-    parts = text.lower().split("x")
-    if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise argparse.ArgumentTypeError(f"size must look like 640x480, not {text!r}")
-    return int(parts[0]), int(parts[1])
-
-
 def main(argv: list[str] | None = None, max_frames: int | None = None) -> int:
     """Command line entry point; ``max_frames`` stops after that many frames (tests)."""
     parser = argparse.ArgumentParser(prog="python -m training.record", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--camera", type=_source, default=0,
+    parser.add_argument("--camera", type=argument_type(parse_source), default=0,
                         help="camera index or video file (default 0)")
-    parser.add_argument("--size", type=_size, default=DEFAULT_SIZE,
+    parser.add_argument("--size", type=argument_type(parse_size), default=DEFAULT_SIZE,
                         help="resolution to ask the camera for (default 640x480)")
     parser.add_argument("--fps", type=float, help="frame rate (default: what the camera says)")
     parser.add_argument("--out", type=Path, default=Path("clips"), help="folder for the clips")
@@ -360,16 +328,16 @@ def main(argv: list[str] | None = None, max_frames: int | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the cameras that open")
     args = parser.parse_args(argv)
     if args.list:
-        found = list_cameras()
+        found = find_cameras()
         for i, w, h in found:
             print(f"camera {i}: {w}x{h}")
         if not found:
-            print(f"no camera opens at indices {LIST_INDICES.start}..{LIST_INDICES.stop - 1}")
+            print(f"no camera opens at indices {PROBE_INDICES.start}..{PROBE_INDICES.stop - 1}")
         return 0 if found else 1
     try:
         rec = Recorder(args.camera, args.out, args.size, args.fps, args.countdown, args.name,
                        mirror=not args.no_mirror)
-    except RecordError as e:
+    except (RecordError, SourceError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.start:

@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from handplay.sources import argument_type, parse_size
 from training.labels import HandLabel, Record, write_labels
 
 # BGR skin tones from light to dark.
@@ -175,10 +176,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m training.synth", description=__doc__)
     parser.add_argument("out")
     parser.add_argument("--count", type=int, default=200)
-    parser.add_argument("--size", default="320x192", help="WIDTHxHEIGHT")
+    parser.add_argument("--size", default="320x192", type=argument_type(parse_size),
+                        help="WIDTHxHEIGHT")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    w, h = (int(v) for v in args.size.lower().split("x"))
+    w, h = args.size
     write_dataset(args.out, args.count, (w, h), args.seed)
     print(f"wrote {args.count} images to {args.out}")
 

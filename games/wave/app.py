@@ -24,6 +24,7 @@ from games.wave.hands import MouseHand
 from games.wave.scenes import SCENES, Playfield, Scene
 from games.wave.sounds import Sounds
 from games.wave.world import ARENA_SIZE, STEP
+from handplay.sources import argument_type, parse_source
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +93,6 @@ def percentiles(values: Sequence[float]) -> tuple[float, float]:
         return 0.0, 0.0
     p50, p95 = np.percentile(np.asarray(values), [50, 95])
     return float(p50), float(p95)
-
-
-def parse_source(text: str | None) -> int | str | None:
-    """``"0"`` -> camera 0; anything else is a video path."""
-    if text is None:
-        return None
-    return int(text) if text.strip().isdigit() else text
 
 
 class WaveGame:
@@ -323,7 +317,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         "Keys: Esc quit, F fullscreen, C calibrate, D debug overlay.",
     )
     parser.add_argument(
-        "--source", help="camera index (0, 1, ...) or video file; default: the calibrated camera"
+        "--source",
+        type=argument_type(parse_source),
+        help="camera index (0, 1, ...) or video file; default: the calibrated camera",
     )
     parser.add_argument("--model", help="ONNX hand model; default: the shipped model")
     parser.add_argument("--fullscreen", action="store_true", help="start fullscreen (or press F)")
@@ -345,7 +341,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     if args.max_frames is not None and args.max_frames < 1:
         parser.error(f"--max-frames must be at least 1, not {args.max_frames}")
     return Options(
-        source=parse_source(args.source),
+        source=args.source,
         model=args.model,
         fullscreen=args.fullscreen,
         debug=args.debug,

@@ -205,6 +205,7 @@ class Input:
         self.detector = Detector(
             self._model,
             threads=self.threads,
+            input_size=self.input_size,
             threshold=self.calibration.threshold,
             max_hands=self.max_hands,
         )

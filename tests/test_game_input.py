@@ -118,9 +118,26 @@ def test_input_thread_error_falls_back_to_the_mouse(clip_and_model):
         pygame.quit()
 
 
-def test_bench_runs_and_prints_frame_times(capsys):
+def test_bench_plays_the_real_loop_with_hands_and_prints_consistent_figures(capsys):
+    import re
+
     from games.wave import bench
 
-    assert bench.main(["--frames", "30"]) == 0
+    assert bench.main(["--frames", "60"]) == 0
     out = capsys.readouterr().out
-    assert "frames 30  work p50" in out and "mouse mode" not in out
+    assert "mouse mode" not in out
+    number = r"(\d+(?:\.\d+)?)"
+    frames = re.search(
+        rf"frames (\d+)  work p50 {number} ms p95 {number} ms  interval p50 {number} ms "
+        rf"p95 {number} ms  hands entered (\d+)",
+        out,
+    )
+    assert frames is not None, out
+    n, w50, w95, i50, i95, entered = (float(v) for v in frames.groups())
+    assert n == 60 and 0 < w50 <= w95 and 0 < i50 <= i95
+    assert w50 <= i50  # a frame's work fits in the time between frames (the loop waits)
+    assert entered >= 1  # the discs of the clip came through Input as hands
+    game = re.search(rf"game time {number} s in {number} s of wall time", out)
+    assert game is not None and float(game.group(1)) > 0  # the world moved
+    stats = re.search(rf"input: {number} fps, model {number} ms", out)
+    assert stats is not None and float(stats.group(1)) > 0 and float(stats.group(2)) > 0

@@ -65,10 +65,19 @@ def test_countdown_delays_the_first_recorded_frame(tmp_path):
     rec = record.Recorder(str(src), tmp_path / "out", countdown=60, name="late")
     try:
         rec.toggle()
-        rec.run(max_frames=4)
+        rec.run(max_frames=4)  # frames 0-3 go by during the countdown: nothing is written
+        assert rec.writer is None and not (tmp_path / "out" / "late.mp4").exists()
+        rec.count_until = 0.0  # the countdown is over (instead of waiting 60 s)
+        rec.run(max_frames=6)  # frames 4-9 are recorded
     finally:
         rec.close()
-    assert rec.saved == [] and not (tmp_path / "out" / "late.mp4").exists()
+    assert [m["frames"] for m in rec.saved] == [6]
+    clip, original = ClipReader(tmp_path / "out" / "late.mp4"), ClipReader(src)
+    assert clip.frame_count == 6
+    for i in range(6):  # the clip starts at the frame after the countdown, not at frame 0
+        diff = np.abs(clip.frame(i).astype(int) - original.frame(4 + i).astype(int)).mean()
+        assert diff < 6, f"clip frame {i} is not source frame {4 + i}"
+    assert np.abs(clip.frame(0).astype(int) - original.frame(0).astype(int)).mean() > 6
 
 
 def test_a_second_key_during_the_countdown_cancels_it(tmp_path):

@@ -24,3 +24,8 @@ play), :mod:`~games.wave.world` (pymunk physics), :mod:`~games.wave.hands` (hand
 :mod:`~games.wave.effects`, :mod:`~games.wave.art`, :mod:`~games.wave.sounds`,
 :mod:`~games.wave.debug`.
 """
+
+import os
+
+# pygame prints a banner on import (app.py imports pygame before handplay); "0" shows it
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")

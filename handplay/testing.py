@@ -25,10 +25,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-#: A disc path: frame index -> (x, y, radius) in frame pixels, or None when the disc is absent.
-Track = Callable[[int], "tuple[float, float, float] | None"]
+from handplay import contract
+
+#: A disc path: frame index -> (x, y, radius) or (x, y, radius, open) in frame pixels, or None
+#: when the disc is absent.
+Track = Callable[[int], "tuple[float, float, float] | tuple[float, float, float, bool] | None"]
 
 DISC_BGR = (0, 0, 255)
+#: A "closed hand" disc for models with an ``open`` output: as red, plus blue (magenta).
+CLOSED_BGR = (255, 0, 255)
 
 
 def make_disc_model(
@@ -36,10 +41,12 @@ def make_disc_model(
     stride: int = 4,
     input_size: tuple[int, int] = (320, 180),
     threshold: float = 0.5,
+    open_output: bool = False,
+    open_threshold: float = 0.5,
 ) -> Path:
-    """Write a contract-following ONNX model that detects saturated red discs.
+    """Write a contract-following ONNX model that detects saturated red (and magenta) discs.
 
-    The graph: redness ``relu(R − G/2 − B/2 − 0.25) / 0.75`` → ``stride``×``stride`` average pool
+    The graph: redness ``relu(R − G − 0.25) / 0.75`` → ``stride``×``stride`` average pool
     (red mass per cell) → for every cell, the centroid of the red mass around it (Gaussian
     weights, σ = 2.5 cells, in a 15×15-cell window) as an offset ``(dx, dy)`` from the cell →
     ``heatmap = exp(−(dx² + dy²) / (2·0.6²)) · presence``. Each disc thus gives a Gaussian blob
@@ -70,7 +77,7 @@ def make_disc_model(
         ]
     )[:, None]  # 4×1×15×15
     inits = [
-        const("w_red", np.array([1.0, -0.5, -0.5], np.float32).reshape(1, 3, 1, 1) / 0.75),
+        const("w_red", np.array([1.0, -1.0, 0.0], np.float32).reshape(1, 3, 1, 1) / 0.75),
         const("b_red", np.array([-0.25 / 0.75], np.float32)),
         const("w_moments", moments),
         const("eps", np.array(1e-6)),
@@ -115,25 +122,58 @@ def make_disc_model(
         helper.make_node("Mul", ["mass", "px_area_over_pi"], ["r2"]),
         helper.make_node("Sqrt", ["r2"], ["size"]),
     ]
+    outputs = ["heatmap", "size"]
+    if open_output:
+        # Per-cell means of B and R (3x3 cells), then open = clip(1 - B / R).
+        inits += [
+            const("w_br", np.array([[0, 0, 1], [1, 0, 0]], np.float32).reshape(2, 3, 1, 1)),
+        ]
+        nodes += [
+            helper.make_node("Conv", ["image", "w_br"], ["br_px"]),
+            helper.make_node(
+                "AveragePool",
+                ["br_px"],
+                ["br_cells"],
+                kernel_shape=[stride, stride],
+                strides=[stride, stride],
+            ),
+            helper.make_node(
+                "AveragePool",
+                ["br_cells"],
+                ["br_local"],
+                kernel_shape=[3, 3],
+                pads=[1, 1, 1, 1],
+                strides=[1, 1],
+            ),
+            helper.make_node("Split", ["br_local"], ["blue", "red_ch"], axis=1, num_outputs=2),
+            helper.make_node("Add", ["red_ch", "eps"], ["red_eps"]),
+            helper.make_node("Div", ["blue", "red_eps"], ["ratio"]),
+            helper.make_node("Sub", ["one", "ratio"], ["open_raw"]),
+            helper.make_node("Clip", ["open_raw", "zero", "one"], ["open"]),
+        ]
+        outputs.append("open")
+
     dims = ["N", 3, "H", "W"]
     graph = helper.make_graph(
         nodes,
         "red_discs",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, dims)],
         [
-            helper.make_tensor_value_info("heatmap", TensorProto.FLOAT, ["N", 1, "h", "w"]),
-            helper.make_tensor_value_info("size", TensorProto.FLOAT, ["N", 1, "h", "w"]),
+            helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", 1, "h", "w"])
+            for name in outputs
         ],
         inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 8
     meta = {
-        "handplay.format": "1",
-        "handplay.stride": str(stride),
-        "handplay.input_size": f"{input_size[0]}x{input_size[1]}",
-        "handplay.threshold": str(threshold),
+        contract.FORMAT: "2" if open_output else "1",
+        contract.STRIDE: str(stride),
+        contract.INPUT_SIZE: f"{input_size[0]}x{input_size[1]}",
+        contract.THRESHOLD: str(threshold),
     }
+    if open_output:
+        meta[contract.OPEN_THRESHOLD] = str(open_threshold)
     for key, value in meta.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
@@ -145,12 +185,14 @@ def make_disc_model(
 
 def render_disc_frame(
     size: tuple[int, int],
-    discs: Sequence[tuple[float, float, float]],
+    discs: Sequence[tuple[float, float, float] | tuple[float, float, float, bool]],
     seed: int = 0,
 ) -> np.ndarray:
     """A BGR frame of ``size = (width, height)`` with red discs at sub-pixel ``(x, y, r)``.
 
-    The background is a dull, slightly noisy gradient (no red), deterministic by ``seed``.
+    A disc given as ``(x, y, r, open)`` with ``open`` False is drawn in :data:`CLOSED_BGR`
+    (a "closed hand" for ``make_disc_model(open_output=True)``). The background is a dull,
+    slightly noisy gradient (no red), deterministic by ``seed``.
     """
     w, h = size
     rng = np.random.default_rng(seed)
@@ -158,9 +200,11 @@ def render_disc_frame(
     frame = np.broadcast_to(ramp, (h, w, 3)) + rng.normal(0, 4, (h, w, 3))
     frame = np.clip(frame, 0, 255).astype(np.uint8)
     shift = 4  # cv2 draws at 1/16 px precision with shift=4
-    for x, y, r in discs:
+    for disc in discs:
+        x, y, r = disc[:3]
+        colour = CLOSED_BGR if len(disc) > 3 and not disc[3] else DISC_BGR
         centre = (int(round(x * 16)), int(round(y * 16)))
-        cv2.circle(frame, centre, int(round(r * 16)), DISC_BGR, -1, cv2.LINE_AA, shift)
+        cv2.circle(frame, centre, int(round(r * 16)), colour, -1, cv2.LINE_AA, shift)
     return frame
 
 

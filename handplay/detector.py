@@ -17,10 +17,10 @@ import time
 from importlib import resources
 from pathlib import Path
 
-import cv2
 import numpy as np
 import onnxruntime as ort
 
+from handplay import contract as c
 from handplay.peaks import Detection, blob_radius, find_peaks
 from handplay.sources import parse_size
 
@@ -30,21 +30,10 @@ __all__ = ["DEFAULT_MODEL", "Detection", "Detector", "ModelError", "parse_size"]
 
 # The shipped model is package data (handplay/models/), so it is there in a wheel install too.
 DEFAULT_MODEL = Path(str(resources.files("handplay").joinpath("models", "hand.onnx")))
-REQUIRED_METADATA = (
-    "handplay.format",
-    "handplay.stride",
-    "handplay.input_size",
-    "handplay.threshold",
-)
-SUPPORTED_FORMAT = "1"
 
 
 class ModelError(ValueError):
     """The model file is missing or does not follow handplay's ONNX model contract."""
-
-
-def _round_up(value: int, multiple: int) -> int:
-    return int(math.ceil(value / multiple) * multiple)
 
 
 class Detector:
@@ -57,6 +46,8 @@ class Detector:
         input_size: ``(width, height)`` the frames are resized into; ``None`` for the size the
             model was trained for (its ``handplay.input_size`` metadata).
         threshold: peak threshold; ``None`` for the model's recommended one.
+        open_threshold: format-2 models: the ``open`` score above which a hand counts as open;
+            ``None`` for the model's ``handplay.open_threshold``. Ignored for format 1.
         max_hands: at most this many detections per frame (the strongest).
         match_orientation: feed a portrait frame (taller than wide) to the input turned
             portrait too (width and height swapped): the same pixel count and speed, but the
@@ -84,11 +75,14 @@ class Detector:
         threshold: float | None = None,
         max_hands: int = 8,
         match_orientation: bool = True,
+        open_threshold: float | None = None,
     ) -> None:
         if threads < 1:
             raise ValueError(f"threads must be at least 1, not {threads}")
         if threshold is not None and not 0.0 < threshold < 1.0:
             raise ValueError(f"threshold must be between 0 and 1, not {threshold}")
+        if open_threshold is not None and not 0.0 < open_threshold < 1.0:
+            raise ValueError(f"open_threshold must be between 0 and 1, not {open_threshold}")
         if input_size is not None and not (
             len(input_size) == 2 and all(isinstance(v, int) and v > 0 for v in input_size)
         ):
@@ -97,18 +91,28 @@ class Detector:
         self.session = _open_session(self.path, threads)
         meta = self.session.get_modelmeta().custom_metadata_map
         self.metadata: dict[str, str] = dict(meta)
-        self.stride = int(meta["handplay.stride"])
-        size = input_size or parse_size(meta["handplay.input_size"])
-        self.input_size = (_round_up(size[0], self.stride), _round_up(size[1], self.stride))
-        self.threshold = float(threshold if threshold is not None else meta["handplay.threshold"])
+        #: The model's contract format: "1" (open hands only) or "2" (every hand + ``open``).
+        self.format = meta[c.FORMAT]
+        self.stride = int(meta[c.STRIDE])
+        size = input_size or parse_size(meta[c.INPUT_SIZE])
+        self.input_size = (c.round_up(size[0], self.stride), c.round_up(size[1], self.stride))
+        self.threshold = float(threshold if threshold is not None else meta[c.THRESHOLD])
+        #: Format 2: the open score above which a hand is open; None for format 1.
+        self.open_threshold: float | None = None
+        if self.format != "1":
+            self.open_threshold = float(
+                open_threshold if open_threshold is not None else meta[c.OPEN_THRESHOLD]
+            )
         self.max_hands = max_hands
-        self._has_size = any(o.name == "size" for o in self.session.get_outputs())
-        self._outputs = ["heatmap", "size"] if self._has_size else ["heatmap"]
+        names = {o.name for o in self.session.get_outputs()}
+        self._has_size = c.SIZE in names
+        self._has_open = self.format != "1"
+        self._outputs = [c.HEATMAP] + [c.SIZE] * self._has_size + [c.OPEN] * self._has_open
         fixed = _check_shapes(self.session, self.path, self.input_size, self.stride, self._outputs)
         # a model with a fixed input size cannot take the turned (portrait) input
         self.match_orientation = match_orientation and not fixed
-        self._canvases: dict[tuple[int, int], np.ndarray] = {}
-        self._canvas = self._canvas_for(self.input_size)
+        self._canvases: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._canvas = self._canvas_for(self.input_size)[0]
         #: Milliseconds of the last call's stages: preprocess, inference, peaks.
         self.timings: dict[str, float] = {}
 
@@ -120,9 +124,12 @@ class Detector:
 
     # ---- stages ---------------------------------------------------------------------------
 
-    def _canvas_for(self, size: tuple[int, int]) -> np.ndarray:
+    def _canvas_for(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """The reused BGR canvas and float input tensor for an input size (no per-frame alloc)."""
         if size not in self._canvases:
-            self._canvases[size] = np.zeros((size[1], size[0], 3), np.uint8)
+            w, h = size
+            canvas, tensor = np.zeros((h, w, 3), np.uint8), np.empty((1, 3, h, w), np.float32)
+            self._canvases[size] = (canvas, tensor)
         return self._canvases[size]
 
     def _preprocess(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
@@ -134,22 +141,17 @@ class Detector:
         h, w = frame.shape[:2]
         if h == 0 or w == 0:
             raise ValueError(f"frame is empty ({w}x{h} pixels); a frame needs at least one pixel")
-        in_w, in_h = self.input_size
-        if self.match_orientation and (h > w) != (in_h > in_w):
-            in_w, in_h = in_h, in_w
-        self._canvas = self._canvas_for((in_w, in_h))
-        s = min(in_w / w, in_h / h)
-        rw, rh = min(in_w, round(w * s)), min(in_h, round(h * s))
-        interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
-        self._canvas[:rh, :rw] = cv2.resize(frame, (rw, rh), interpolation=interp)
-        self._canvas[rh:, :] = 0
-        self._canvas[:, rw:] = 0
-        rgb = self._canvas[:, :, ::-1].transpose(2, 0, 1)[None]  # 1×3×H×W, RGB
-        return np.ascontiguousarray(rgb, dtype=np.float32) * np.float32(1 / 255), s
+        size = c.oriented_size((w, h), self.input_size, self.match_orientation)
+        self._canvas, tensor = self._canvas_for(size)
+        _, s = c.letterbox(frame, size, out=self._canvas)
+        return c.to_input(self._canvas, out=tensor), s
 
-    def _infer(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        outs = self.session.run(self._outputs, {"image": tensor})
-        return outs[0][0, 0], (outs[1][0, 0] if self._has_size else None)
+    def _infer(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """(heatmap, size or None, open or None), each one ``h×w`` grid."""
+        outs = iter(o[0, 0] for o in self.session.run(self._outputs, {c.INPUT: tensor}))
+        heat = next(outs)
+        size = next(outs) if self._has_size else None
+        return heat, size, (next(outs) if self._has_open else None)
 
     def _valid_cells(self, frame_shape: tuple[int, ...], s: float) -> tuple[int, int]:
         """How many output rows and columns cover the frame (the rest is padding)."""
@@ -172,7 +174,7 @@ class Detector:
             ``((j + 0.5)·stride / s, (i + 0.5)·stride / s)`` (see the module docstring).
         """
         tensor, s = self._preprocess(frame)
-        heat, _ = self._infer(tensor)
+        heat = self._infer(tensor)[0]
         rows, cols = self._valid_cells(frame.shape, s)
         return heat[:rows, :cols]
 
@@ -192,7 +194,7 @@ class Detector:
         t0 = time.perf_counter()
         tensor, s = self._preprocess(frame)
         t1 = time.perf_counter()
-        heat, size = self._infer(tensor)
+        heat, size, openness = self._infer(tensor)
         t2 = time.perf_counter()
         rows, cols = self._valid_cells(frame.shape, s)
         heat = heat[:rows, :cols]
@@ -204,9 +206,13 @@ class Detector:
         # cell -> input pixel -> frame pixel (module docstring)
         xs = ((peaks.x + 0.5) * self.stride) / s - 0.5
         ys = ((peaks.y + 0.5) * self.stride) / s - 0.5
+        opens = (
+            openness[peaks.row, peaks.col].tolist() if openness is not None
+            else [None] * len(peaks.score)
+        )  # fmt: skip
         detections = [
-            Detection(float(x), float(y), float(max(r, 1.0) / s), float(sc))
-            for x, y, r, sc in zip(xs, ys, radius_in, peaks.score, strict=True)
+            Detection(float(x), float(y), float(max(r, 1.0) / s), float(sc), op)
+            for x, y, r, sc, op in zip(xs, ys, radius_in, peaks.score, opens, strict=True)
         ]
         t3 = time.perf_counter()
         self.timings = {
@@ -241,27 +247,28 @@ def _open_session(path: Path, threads: int) -> ort.InferenceSession:
     except Exception as e:  # onnxruntime raises several private exception types
         raise ModelError(f"{path} is not a loadable ONNX model ({e}); {fix}") from e
     meta = session.get_modelmeta().custom_metadata_map
-    missing = [k for k in REQUIRED_METADATA if k not in meta]
+    if c.FORMAT in meta and meta[c.FORMAT] not in c.SUPPORTED_FORMATS:
+        raise ModelError(
+            f"{path} has handplay.format {meta[c.FORMAT]!r}; this handplay reads formats "
+            f"{', '.join(c.SUPPORTED_FORMATS)}: upgrade handplay or re-export"
+        )
+    required = c.REQUIRED_METADATA[meta.get(c.FORMAT, "1")]
+    missing = [k for k in required if k not in meta]
     if missing:
         raise ModelError(
             f"{path} lacks the handplay metadata keys {missing}; export it with "
             "python -m training.export (or add them to metadata_props)"
         )
-    if meta["handplay.format"] != SUPPORTED_FORMAT:
-        raise ModelError(
-            f"{path} has handplay.format {meta['handplay.format']!r}; this "
-            f"handplay reads format {SUPPORTED_FORMAT!r}: upgrade handplay or re-export"
-        )
     try:
-        stride = int(meta["handplay.stride"])
-        parse_size(meta["handplay.input_size"])
-        threshold = float(meta["handplay.threshold"])
+        stride = int(meta[c.STRIDE])
+        parse_size(meta[c.INPUT_SIZE])
+        thresholds = [float(meta[k]) for k in (c.THRESHOLD, c.OPEN_THRESHOLD) if k in required]
     except ValueError as e:
         raise ModelError(f"{path} has malformed handplay metadata: {e}") from e
-    if stride < 1 or not 0 < threshold < 1:
+    if stride < 1 or not all(0 < t < 1 for t in thresholds):
         raise ModelError(
-            f"{path}: handplay.stride must be >= 1 and handplay.threshold in (0, 1), "
-            f"not {stride} and {threshold}"
+            f"{path}: handplay.stride must be >= 1 and the thresholds in (0, 1), "
+            f"not {stride} and {thresholds}"
         )
     inputs = {i.name: i for i in session.get_inputs()}
     if "image" not in inputs:
@@ -275,8 +282,13 @@ def _open_session(path: Path, threads: int) -> ort.InferenceSession:
     if shape[1] != 3:
         raise ModelError(f"{path}: input 'image' must have 3 channels (RGB), not {shape[1]}")
     outputs = [o.name for o in session.get_outputs()]
-    if "heatmap" not in outputs:
-        raise ModelError(f"{path} has no output named 'heatmap' (outputs: {outputs})")
+    wanted = [c.HEATMAP] + ([c.OPEN] if meta[c.FORMAT] != "1" else [])
+    for name in wanted:
+        if name not in outputs:
+            raise ModelError(
+                f"{path} has no output named {name!r} (outputs: {outputs}); a format "
+                f"{meta[c.FORMAT]} model needs {wanted}"
+            )
     return session
 
 

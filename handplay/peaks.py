@@ -32,13 +32,17 @@ class Detection(NamedTuple):
         x: centre column, px (sub-pixel).
         y: centre row, px.
         radius: hand radius, px.
-        score: the heatmap peak value, 0..1.
+        score: the heatmap peak value, 0..1 (format 2: how sure the model is that a hand is
+            there, open or not; format 1: an open, facing hand).
+        open: format-2 models: the ``open`` output at the peak cell, 0..1, the probability that
+            the hand is open and facing the camera; ``None`` for format-1 models.
     """
 
     x: float
     y: float
     radius: float
     score: float
+    open: float | None = None
 
 
 class Peaks(NamedTuple):

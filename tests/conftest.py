@@ -37,3 +37,11 @@ def pygame_display():
     yield screen
     pygame.event.clear()
     pygame.quit()
+
+
+@pytest.fixture(scope="session")
+def open_disc_model(tmp_path_factory):
+    """A format-2 disc model: red discs are open hands, magenta (CLOSED_BGR) closed ones."""
+    from handplay.testing import make_disc_model
+
+    return make_disc_model(tmp_path_factory.mktemp("models") / "open.onnx", open_output=True)

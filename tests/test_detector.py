@@ -142,3 +142,38 @@ def test_unknown_format_version(disc_model, tmp_path):
 def test_bad_frame_is_named(disc_model):
     with pytest.raises(ValueError, match="H×W×3 uint8 BGR"):
         Detector(disc_model).detect(np.zeros((10, 10), np.uint8))
+
+
+def test_format_1_detections_have_no_open_score(disc_model):
+    det = Detector(disc_model)
+    [d] = det.detect(ht.render_disc_frame((640, 360), [(200.0, 150.0, 24.0)]))
+    assert det.format == "1" and det.open_threshold is None and d.open is None
+
+
+def test_format_2_reads_the_open_output_at_each_peak(open_disc_model):
+    det = Detector(open_disc_model)
+    assert det.format == "2" and det.open_threshold == pytest.approx(0.5)
+    frame = ht.render_disc_frame((640, 360), [(160.0, 150.0, 24.0, True), (460, 200, 24, False)])
+    found = sorted(det.detect(frame), key=lambda d: d.x)
+    assert len(found) == 2
+    assert found[0].open > 0.9 and found[1].open < 0.1  # the open disc, then the closed one
+    assert all(d.score > 0.5 for d in found)  # every hand is found, open or closed
+    assert Detector(open_disc_model, open_threshold=0.8).open_threshold == 0.8
+
+
+def test_format_2_without_open_output_or_threshold_is_refused(open_disc_model, tmp_path):
+    def drop_key(model):
+        keep = [p for p in model.metadata_props if p.key != "handplay.open_threshold"]
+        del model.metadata_props[:]
+        model.metadata_props.extend(keep)
+
+    with pytest.raises(ModelError, match="handplay.open_threshold"):
+        Detector(_edited(open_disc_model, tmp_path, drop_key))
+
+    def drop_open(model):
+        keep = [o for o in model.graph.output if o.name != "open"]
+        del model.graph.output[:]
+        model.graph.output.extend(keep)
+
+    with pytest.raises(ModelError, match="no output named 'open'"):
+        Detector(_edited(open_disc_model, tmp_path, drop_open))

@@ -1,7 +1,8 @@
 """handplay: play pygame games by waving your hands at an ordinary webcam.
 
-A small ONNX network turns each camera frame into a heatmap of open hands; the peaks become
-hands with stable ids, smoothed by a One Euro filter, and arrive in your game as pygame events::
+A small ONNX network turns each camera frame into a heatmap of hands and how open each is; the
+peaks become hands with stable ids, smoothed by a One Euro filter, and arrive in your game as
+pygame events::
 
     import pygame, handplay
 
@@ -12,6 +13,8 @@ hands with stable ids, smoothed by a One Euro filter, and arrive in your game as
             for event in pygame.event.get():
                 if event.type == handplay.HANDMOVE:
                     print(event.hand_id, event.pos, event.radius)
+                elif event.type == handplay.HANDGRAB:      # an open hand closed
+                    print(event.hand_id, "grabs at", event.pos)
 
 Threading contract
 ------------------
@@ -25,6 +28,10 @@ Threading contract
 * ``HANDMOVE`` is coalesced: at most one per hand per processed frame, and the first to be
   dropped when the queue is full. ``HANDENTER`` and ``HANDLEAVE`` are never dropped and always
   pair up; a lost camera, the end of a video and ``stop()`` all end in ``HANDLEAVE``.
+* ``HANDGRAB`` (an open hand closed) and ``HANDRELEASE`` (it opened again) are never dropped
+  either and always pair up: a hand that leaves while closed gets its ``HANDRELEASE`` just
+  before its ``HANDLEAVE``. Events that wait for room in a full queue keep their order, and no
+  ``HANDMOVE`` overtakes them.
 * ``Input.hands``, ``stats``, ``latest_frame`` and ``latest_heatmap`` are immutable snapshots,
   replaced whole by the worker: reading them never blocks and never sees a half-made frame.
 * An exception in the worker is kept and raised in your thread on the next ``inp.hands``,
@@ -47,8 +54,10 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 # handplay.tracking, handplay.smoothing...) import without pygame, OpenCV or onnxruntime.
 _HOMES = {
     "HANDENTER": "handplay.events",
+    "HANDGRAB": "handplay.events",
     "HANDLEAVE": "handplay.events",
     "HANDMOVE": "handplay.events",
+    "HANDRELEASE": "handplay.events",
     "Calibration": "handplay.calibration",
     "Detection": "handplay.peaks",
     "Detector": "handplay.detector",
@@ -62,8 +71,10 @@ _HOMES = {
 
 __all__ = [
     "HANDENTER",
+    "HANDGRAB",
     "HANDLEAVE",
     "HANDMOVE",
+    "HANDRELEASE",
     "Calibration",
     "Detection",
     "Detector",
@@ -78,7 +89,7 @@ __all__ = [
 if TYPE_CHECKING:
     from handplay.calibration import Calibration
     from handplay.detector import Detector, ModelError
-    from handplay.events import HANDENTER, HANDLEAVE, HANDMOVE
+    from handplay.events import HANDENTER, HANDGRAB, HANDLEAVE, HANDMOVE, HANDRELEASE
     from handplay.input import Hand, Input, Stats
     from handplay.peaks import Detection
     from handplay.smoothing import Smoothing

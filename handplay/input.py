@@ -21,7 +21,7 @@ from handplay.detector import Detector
 from handplay.events import EventPoster, reserve_event_types
 from handplay.smoothing import OneEuroFilter
 from handplay.sources import Frame, FrameSource, open_source
-from handplay.tracking import ENTER_FRAMES, LEAVE_FRAMES, Track, Tracker
+from handplay.tracking import ENTER_FRAMES, LEAVE_FRAMES, OPEN_FRAMES, Track, Tracker
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,9 @@ class Hand(NamedTuple):
         confidence: detector peak value, 0..1.
         velocity: ``(vx, vy)``, screen px per second, smoothed.
         timestamp: when the frame was captured (``time.monotonic()`` clock).
+        open: whether the hand is open, debounced (see :class:`handplay.tracking.Openness`);
+            always True with a format-1 model, which sees only open hands.
+        openness: the model's open score, smoothed, 0..1; ``None`` with a format-1 model.
     """
 
     hand_id: int
@@ -53,6 +56,8 @@ class Hand(NamedTuple):
     confidence: float
     velocity: tuple[float, float]
     timestamp: float
+    open: bool = True
+    openness: float | None = None
 
 
 class Stats(NamedTuple):
@@ -109,14 +114,17 @@ class Input:
         max_hands: at most this many hands at once.
         screen_size: ``(width, height)`` that ``pos`` maps onto; ``None`` for the size of the
             pygame display at ``start()`` (1280×720 when there is none).
-        post_events: post ``HANDENTER``/``HANDMOVE``/``HANDLEAVE`` (needs ``pygame.init()``
-            first); False to use only ``hands`` (e.g. benchmarks, other frameworks).
+        post_events: post ``HANDENTER``/``HANDMOVE``/``HANDLEAVE`` and ``HANDGRAB``/
+            ``HANDRELEASE`` (needs ``pygame.init()`` first); False to use only ``hands`` (e.g.
+            benchmarks, other frameworks).
         threads: onnxruntime threads (1 leaves the other cores to the game).
         input_size: ``(width, height)`` frames are resized into for the model; ``None`` for the
             size it was trained for. Larger finds smaller (farther) hands and costs more time.
         paced: play video files (and frame iterables, at 30 fps) at their frame rate like a
             camera (True), or as fast as possible (False: tests, benchmarks).
         enter_frames, leave_frames: hysteresis, see :mod:`handplay.tracking`.
+        open_frames: frames an open hand must look closed (or a closed one open) before it
+            flips and ``HANDGRAB``/``HANDRELEASE`` is posted; see :mod:`handplay.tracking`.
 
     Raises:
         ValueError: a bad argument (on construction).
@@ -151,6 +159,7 @@ class Input:
         paced: bool = True,
         enter_frames: int = ENTER_FRAMES,
         leave_frames: int = LEAVE_FRAMES,
+        open_frames: int = OPEN_FRAMES,
     ) -> None:
         if max_hands < 1:
             raise ValueError(f"max_hands must be at least 1, not {max_hands}")
@@ -166,6 +175,9 @@ class Input:
         self.input_size = input_size
         self.paced = paced
         self._hysteresis = (enter_frames, leave_frames)
+        if open_frames < 1:
+            raise ValueError(f"open_frames must be at least 1, not {open_frames}")
+        self.open_frames = open_frames
         self.calibration: Calibration | None = None
         self.detector: Detector | None = None
         self.source: FrameSource | None = None
@@ -217,7 +229,11 @@ class Input:
             self._screen_size = surface.get_size() if surface is not None else (1280, 720)
         smoothing = self.calibration.smoothing
         self._tracker = Tracker(
-            self.max_hands, *self._hysteresis, make_filter=lambda: OneEuroFilter(smoothing)
+            self.max_hands,
+            *self._hysteresis,
+            make_filter=lambda: OneEuroFilter(smoothing),
+            open_threshold=self.detector.open_threshold,
+            open_frames=self.open_frames,
         )
         self._last_pos: dict[int, tuple[float, float]] = {}
         self._stop.clear()
@@ -380,6 +396,8 @@ class Input:
             confidence=track.score,
             velocity=(vx * scale, vy * scale),
             timestamp=track.timestamp,
+            open=track.openness.open,
+            openness=track.openness.value,
         )
 
     def _event_attrs(self, hand: Hand) -> dict:
@@ -393,6 +411,8 @@ class Input:
             "radius": hand.radius,
             "confidence": hand.confidence,
             "timestamp": hand.timestamp,
+            "open": hand.open,
+            "openness": hand.openness,
         }
 
     def _process(self, frame: Frame) -> None:
@@ -402,6 +422,7 @@ class Input:
         update = self._tracker.update(detections, frame.timestamp)
         size = (frame.image.shape[1], frame.image.shape[0])
         entered = {t.track_id for t in update.entered}
+        flipped = {t.track_id for t in update.flipped}
         hands = tuple(self._hand(t, size) for t in self._tracker.tracks if t.entered)
         self._hands = hands
         self._latest_frame, self._latest_heatmap = frame.image, heatmap
@@ -413,7 +434,16 @@ class Input:
                 if hand.hand_id in entered:
                     self._poster.enter(**self._event_attrs(hand))
                 elif self._tracker_seen(hand.hand_id):
-                    self._poster.move(**self._event_attrs(hand))
+                    attrs = self._event_attrs(hand)
+                    if hand.hand_id in flipped:
+                        # like a mouse button: the grab is the close, the release the opening;
+                        # before the move, so no event says "open" before its release
+                        flip = dict(attrs, rel=(0.0, 0.0))  # the move carries the motion
+                        if hand.open:
+                            self._poster.release(**flip)
+                        else:
+                            self._poster.grab(**flip)
+                    self._poster.move(**attrs)
         self._frames += 1
         done = time.monotonic()
         stages = self.detector.timings

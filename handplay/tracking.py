@@ -9,6 +9,13 @@ Hysteresis, chosen for a 30 fps camera: a new hand must be seen in ``enter_frame
 67 ms) consecutive frames before it enters, which removes single-frame false positives at little
 delay; a hand leaves after ``leave_frames`` (default 6, 200 ms) frames in a row without a
 detection, which rides over the frames where a turning hand drops below the threshold.
+
+Open or closed (format-2 models): each track keeps an :class:`Openness`, the model's per-frame
+``open`` score turned into a debounced bool. A hand counts as closed after ``OPEN_FRAMES``
+(default 3, 100 ms) consecutive frames below ``open_threshold - OPEN_MARGIN``, and as open again
+after as many frames above ``open_threshold + OPEN_MARGIN``: a one-frame blip, or a turning hand
+whose score wanders around the threshold, never flips it. Format-1 models see only open hands,
+so their tracks are always open and have no openness score.
 """
 
 from __future__ import annotations
@@ -24,6 +31,75 @@ from handplay.smoothing import Filter, OneEuroFilter
 
 ENTER_FRAMES = 2
 LEAVE_FRAMES = 6
+OPEN_FRAMES = 3  # consecutive frames beyond the margin before open/closed flips (100 ms)
+OPEN_MARGIN = 0.1  # hysteresis band either side of the open threshold
+OPENNESS_SMOOTHING = 0.5  # EMA weight of the newest open score in ``Openness.value``
+
+
+class Openness:
+    """Whether one hand is open, debounced with hysteresis, from the model's open scores.
+
+    Args:
+        threshold: the model's open threshold (``Detector.open_threshold``); ``None`` for a
+            format-1 model, whose hands are always open (``value`` stays ``None``).
+        margin: the state flips only beyond ``threshold ± margin`` (the band is narrowed for
+            thresholds near 0 or 1 so both sides stay reachable).
+        frames: consecutive frames beyond the band needed to flip.
+        smoothing: EMA weight of the newest score in :attr:`value`.
+
+    Example:
+        >>> o = Openness(0.5, frames=2)
+        >>> [o.update(s) for s in (0.9, 0.1, 0.9, 0.1, 0.1, 0.1)]
+        [False, False, False, False, True, False]
+        >>> o.open, round(o.value, 2)
+        (False, 0.17)
+    """
+
+    def __init__(
+        self,
+        threshold: float | None,
+        margin: float = OPEN_MARGIN,
+        frames: int = OPEN_FRAMES,
+        smoothing: float = OPENNESS_SMOOTHING,
+    ) -> None:
+        if frames < 1:
+            raise ValueError(f"open frames must be at least 1, not {frames}")
+        if not 0.0 < smoothing <= 1.0:
+            raise ValueError(f"openness smoothing must be between 0 and 1, not {smoothing}")
+        self.threshold = threshold
+        self.frames = frames
+        self.smoothing = smoothing
+        if threshold is not None:
+            # half way to 0 or 1 at most, so a threshold of 0.9 still has an "open" side
+            self.low = max(threshold - margin, threshold / 2)
+            self.high = min(threshold + margin, (threshold + 1) / 2)
+        #: The debounced state.
+        self.open = True
+        #: The smoothed open score, 0..1; None before the first score and for format 1.
+        self.value: float | None = None
+        self._run = 0  # consecutive frames on the other side of the band
+
+    def update(self, score: float | None) -> bool:
+        """Take one frame's open score; returns True when :attr:`open` flipped on it.
+
+        The first score sets the state directly (above or below ``threshold``), so a hand
+        that is first seen closed starts closed. ``None`` (format 1) changes nothing.
+        """
+        if score is None or self.threshold is None:
+            return False
+        score = float(score)
+        if self.value is None:
+            self.value = score
+            self.open = score >= self.threshold
+            return False
+        self.value += self.smoothing * (score - self.value)
+        against = score < self.low if self.open else score > self.high
+        self._run = self._run + 1 if against else 0
+        if self._run >= self.frames:
+            self.open = not self.open
+            self._run = 0
+            return True
+        return False
 
 
 @dataclass
@@ -40,6 +116,7 @@ class Track:
     hits: int = 1  # consecutive frames seen
     misses: int = 0  # consecutive frames missed
     entered: bool = False
+    openness: Openness = field(default_factory=lambda: Openness(None))
 
     def predicted(self, t: float) -> np.ndarray:
         """Where the hand should be at time ``t`` if it keeps its velocity (briefly)."""
@@ -49,11 +126,13 @@ class Track:
 
 @dataclass
 class TrackUpdate:
-    """What one frame changed: tracks that entered, moved (entered ones seen this frame), left."""
+    """What one frame changed: tracks that entered, moved (entered ones seen this frame), left,
+    and entered tracks whose ``openness.open`` flipped on this frame (``flipped``)."""
 
     entered: list[Track]
     moved: list[Track]
     left: list[Track]
+    flipped: list[Track] = field(default_factory=list)
 
 
 class Tracker:
@@ -65,6 +144,9 @@ class Tracker:
         leave_frames: consecutive missed frames before an entered hand leaves.
         gate: a detection farther than ``gate`` radii from a track's prediction starts a new one.
         make_filter: builds a smoothing filter per track (default: One Euro, default settings).
+        open_threshold: the model's open threshold, for each track's :class:`Openness`;
+            ``None`` (format 1): every hand is open.
+        open_frames: consecutive frames beyond the hysteresis band before open/closed flips.
     """
 
     def __init__(
@@ -74,6 +156,8 @@ class Tracker:
         leave_frames: int = LEAVE_FRAMES,
         gate: float = 2.0,
         make_filter: Callable[[], Filter] = OneEuroFilter,
+        open_threshold: float | None = None,
+        open_frames: int = OPEN_FRAMES,
     ) -> None:
         if max_hands < 1:
             raise ValueError(f"max_hands must be at least 1, not {max_hands}")
@@ -87,6 +171,9 @@ class Tracker:
         self.leave_frames = leave_frames
         self.gate = gate
         self.make_filter = make_filter
+        self.open_threshold = open_threshold
+        self.open_frames = open_frames
+        Openness(open_threshold, frames=open_frames)  # validates the settings now
         self.tracks: list[Track] = []
         self._next_id = 1
 
@@ -125,8 +212,11 @@ class Tracker:
             track.score, track.timestamp = d.score, t
             track.hits += 1
             track.misses = 0
+            flipped = track.openness.update(d.open)
             if track.entered:
                 update.moved.append(track)
+                if flipped:
+                    update.flipped.append(track)
             elif track.hits >= self.enter_frames:
                 track.entered = True
                 update.entered.append(track)
@@ -154,6 +244,8 @@ class Tracker:
                 self._next_id, np.array([d.x, d.y]), d.radius, d.score, t, self.make_filter()
             )
             track.filter(track.pos, t, d.radius)
+            track.openness = Openness(self.open_threshold, frames=self.open_frames)
+            track.openness.update(d.open)
             self._next_id += 1
             self.tracks.append(track)
             if self.enter_frames <= 1:

@@ -4,8 +4,9 @@ It is built once per session with CMake against the system OpenCV (Debian's libo
 4.6, the oldest the deployment model targets) and run on frames the test makes: red and magenta
 discs for the disc model (format 2: open and closed hands; format 1; format 1 without a size
 output), and procedural hands (training.synth) for the shipped model, through the deployment
-files shipped in examples/cpp/models. Frames cover downscaling, upscaling, scale 1, odd sizes and
-portrait frames (which take the portrait deployment file, as Python takes the turned input).
+files shipped in examples/cpp/models, and for the shipped net given an ``open`` head (format 2).
+Frames cover downscaling, upscaling, scale 1, odd sizes and portrait frames (which take the
+portrait deployment file, as Python takes the turned input).
 """
 
 import json
@@ -145,6 +146,55 @@ def test_shipped_model_same_hands_on_procedural_hands(handplay_detect, tmp_path)
     paths = _write(tmp_path, frames)
     det = Detector(None, input_size=size)
     assert _assert_same(handplay_detect, SHIPPED, det, paths) >= 5  # not a test of empty lists
+
+
+def _with_open_head(path, out):
+    """The shipped net as a format-2 model: an ``open`` head (a 1×1 conv on the head features,
+    then ``Max`` with a constant, an op OpenCV 4.6 rejects, and a sigmoid), so the real
+    architecture is tested with an ``open`` output before a trained format-2 model ships."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    heat = next(n for n in graph.node if n.output[0] == "heatmap")  # Sigmoid(Conv(features))
+    conv = next(n for n in graph.node if n.output[0] == heat.input[0])
+    weight = next(t for t in graph.initializer if t.name == conv.input[1])
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(-numpy_helper.to_array(weight), "open_w"),
+            numpy_helper.from_array(np.array([0.5], np.float32), "open_b"),
+            numpy_helper.from_array(np.array(0.2, np.float32), "open_floor"),
+        ]
+    )
+    graph.node.extend(
+        [
+            helper.make_node("Conv", [conv.input[0], "open_w", "open_b"], ["open_logit"]),
+            helper.make_node("Max", ["open_logit", "open_floor"], ["open_floored"]),
+            helper.make_node("Sigmoid", ["open_floored"], ["open"]),
+        ]
+    )
+    graph.output.append(
+        helper.make_tensor_value_info("open", TensorProto.FLOAT, ["N", 1, "h", "w"])
+    )
+    for prop in model.metadata_props:
+        if prop.key == "handplay.format":
+            prop.value = "2"
+    entry = model.metadata_props.add()
+    entry.key, entry.value = "handplay.open_threshold", "0.6"
+    onnx.save(model, str(out))
+    return out
+
+
+def test_shipped_net_with_an_open_head_same_hands(handplay_detect, tmp_path):
+    from handplay.detector import DEFAULT_MODEL
+
+    model = _with_open_head(DEFAULT_MODEL, tmp_path / "hand2.onnx")
+    sidecar = write_deployment(model, tmp_path / "deploy")
+    frames = {f"synth{seed}": make_image(seed, (640, 360))[0] for seed in (0, 2, 6, 7, 9)}
+    paths = _write(tmp_path, frames)
+    det = Detector(model)
+    assert det.format == "2"
+    assert _assert_same(handplay_detect, sidecar, det, paths) >= 4
 
 
 def test_video_source_one_line_per_frame(handplay_detect, tmp_path):

@@ -71,6 +71,79 @@ def test_real_loop_with_a_scripted_hand_video(tmp_path):
         pygame.quit()
 
 
+def test_real_loop_catch_and_throw_with_a_scripted_hand_video(tmp_path, open_disc_model):
+    """A disc rests on a ball, closes (magenta), carries it, opens while moving: the ball
+    follows the hand and flies on with the hand's velocity. Real loop, real Input thread."""
+    from handplay import Calibration
+    from handplay.testing import iter_disc_clip, write_clip
+
+    rest, hold, carry, fling, after = 45, 12, 25, 20, 30
+    x0, y0, step = 160.0, 300.0, 6.0  # frame px; 6 px a frame = 180 px/s at 30 fps
+
+    def track(i: int) -> tuple[float, float, float, bool]:
+        moving = min(max(0, i - rest - hold), carry + fling)
+        closed = rest <= i < rest + hold + carry
+        return x0 + step * moving, y0, 30.0, not closed
+
+    frames = rest + hold + carry + fling + after
+    clip = write_clip(tmp_path / "catch.mp4", list(iter_disc_clip([track], (640, 480), frames)))
+    # what the hand's velocity is on screen: the default calibration (mirrored) maps frame px
+    cal = Calibration()
+    a = cal.to_screen(300.0, y0, (640, 480), (1280, 720))
+    b = cal.to_screen(301.0, y0, (640, 480), (1280, 720))
+    truth = ((b[0] - a[0]) * step * 30, (b[1] - a[1]) * step * 30)
+
+    pygame.init()
+    try:
+        g = WaveGame(
+            Options(source=str(clip), model=str(open_disc_model), mute=True, max_frames=900)
+        )
+        assert g.inp is not None, g.field.status
+        seen: dict[str, object] = {"ball": None, "gap": 0.0, "held": False, "after": 0}
+        original = g.step
+
+        def step() -> None:
+            original()
+            world, states = g.field.world, g.field.hands.states
+            if g.scene.name != "play" or not states:
+                return
+            hand_id = next(iter(states))
+            hand = world.hands.get(hand_id)
+            ball = seen["ball"]
+            if ball is None and hand is not None:  # a ball floats under the resting hand
+                g.scene.spawn_wait = 1e9
+                world.clear()
+                ball = seen["ball"] = world.add_ball(tuple(hand.body.position), radius=44.0)
+            if ball is None:
+                return
+            if ball.held_by is None and not seen["held"]:  # pinned there until caught
+                ball.body.position, ball.body.velocity = hand.body.position, (0.0, 0.0)
+            elif ball.held_by is not None:
+                seen["held"] = True
+                gap = (ball.body.position - hand.body.position).length
+                seen["gap"] = max(seen["gap"], gap)
+            elif "thrown" not in seen:
+                seen["thrown"] = tuple(ball.body.velocity)
+                seen["hand_v"] = g.field.hands.states[hand_id].velocity()
+            else:
+                seen["after"] += 1
+                if seen["after"] > 10:
+                    g.running = False
+
+        g.step = step
+        g.run()
+    finally:
+        pygame.quit()
+    assert seen["held"], "the closing hand caught the ball"
+    assert seen["gap"] < 44.0, "the held ball stayed on the hand"
+    assert "thrown" in seen, "opening the hand let go of the ball"
+    vx, vy = seen["thrown"]
+    speed = math.hypot(*truth)
+    assert math.hypot(vx, vy) == pytest.approx(speed, rel=0.3)
+    angle = math.atan2(vy, vx) - math.atan2(truth[1], truth[0])
+    assert abs(math.remainder(angle, math.tau)) < 0.3, (seen["thrown"], truth)
+
+
 def test_a_stall_is_caught_up_only_a_little():
     """A 0.5 s stall (e.g. a window drag) costs game time instead of a burst of 30 steps."""
     pygame.init()

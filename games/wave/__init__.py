@@ -9,7 +9,9 @@ Run::
 
 How to play: beach balls drift down through the wind. Bat them with your hands into the golden
 stars: each star is worth 10 points times the combo, and the combo grows with every star until
-a ball touches the grass and pops. A round lasts 60 seconds. Any number of players (up to four
+a ball touches the grass and pops. Close your hand on a ball to catch it: it follows your fist;
+open your hand to throw it on with your hand's speed (a held ball neither scores nor pops, so
+aim). A round lasts 60 seconds. Any number of players (up to four
 hands) play together; each hand gets its own colour. Walk up and wave to start; walk away and
 the attract screen comes back.
 
@@ -17,7 +19,7 @@ Keys: Esc quits, F toggles fullscreen, C opens the calibration screen, D toggles
 overlay (camera preview, heatmap, detections, timings).
 
 When no camera opens (or there is no model) the game says so and the mouse stands in for one
-hand, so it is always playable.
+hand, so it is always playable; holding the left button is a closed hand.
 
 Modules: :mod:`~games.wave.app` (window, input, loop), :mod:`~games.wave.scenes` (attract and
 play), :mod:`~games.wave.world` (pymunk physics), :mod:`~games.wave.hands` (hand events),

@@ -307,7 +307,8 @@ def draw_hand(
     radius: float,
     now: float,
 ) -> None:
-    """A player's marker: a motion trail, a translucent disc sized by the hand, a bold ring.
+    """A player's marker: a motion trail, a translucent disc sized by the hand, a bold ring,
+    and an open palm or, while the hand is closed, a fist.
 
     Args:
         surface: where to draw.
@@ -331,8 +332,11 @@ def draw_hand(
     surface.blit(disc, disc.get_rect(center=(int(x), int(y))))
     pygame.draw.circle(surface, WHITE, (x, y), r, 8)
     pygame.draw.circle(surface, colour, (x, y), r - 2, 5)
-    # a small open-palm icon reads as "your hand" from across a room
-    draw_palm(surface, (x, y + r * 0.08), r * 0.42, WHITE)
+    # a small open-palm icon reads as "your hand" from across a room; a fist says "holding"
+    if hand.open:
+        draw_palm(surface, (x, y + r * 0.08), r * 0.42, WHITE)
+    else:
+        draw_fist(surface, (x, y), r * 0.42, WHITE)
 
 
 @lru_cache(maxsize=128)
@@ -366,6 +370,26 @@ def draw_palm(
     pygame.draw.ellipse(
         surface, colour, (cx - size * 0.78, cy - size * 0.55, size * 1.56, size * 1.35)
     )
+
+
+def draw_fist(
+    surface: pygame.Surface, center: tuple[float, float], size: float, colour: tuple[int, int, int]
+) -> None:
+    """A closed hand: four knuckles over a rounded palm and a thumb across, ``size`` ≈ radius."""
+    cx, cy = center
+    outline = max(2, int(size * 0.12))
+    palm = pygame.Rect(0, 0, size * 1.7, size * 1.35)
+    palm.center = (int(cx), int(cy + size * 0.2))
+    pygame.draw.rect(surface, colour, palm, border_radius=int(size * 0.45))
+    knuckle_r = size * 0.3
+    for i in range(4):  # the curled fingers as a row of knuckles along the top
+        kx = cx - size * 0.64 + i * size * 0.43
+        pygame.draw.circle(surface, colour, (kx, cy - size * 0.42), knuckle_r)
+        pygame.draw.circle(surface, INK, (kx, cy - size * 0.42), knuckle_r, outline)
+    thumb = pygame.Rect(0, 0, size * 1.2, size * 0.42)
+    thumb.center = (int(cx - size * 0.05), int(cy + size * 0.18))
+    pygame.draw.rect(surface, colour, thumb, border_radius=int(size * 0.21))
+    pygame.draw.rect(surface, INK, thumb, outline, border_radius=int(size * 0.21))
 
 
 def draw_waving_hand(

@@ -1,12 +1,16 @@
 """Players' hands: handplay events in, hand states out; and the mouse standing in for a hand.
 
 The game reads only handplay's events. Each event carries ``hand_id``, ``pos``, ``rel``,
-``norm_pos`` (0..1 over the play area), ``radius``, ``confidence`` and ``timestamp``. The arena
-position is ``norm_pos`` times the arena size, so the game works whatever ``screen_size`` the
-input was given, and after toggling fullscreen.
+``norm_pos`` (0..1 over the play area), ``radius``, ``confidence``, ``timestamp`` and ``open``.
+The arena position is ``norm_pos`` times the arena size, so the game works whatever
+``screen_size`` the input was given, and after toggling fullscreen.
 
-When no camera opens, :class:`MouseHand` turns mouse motion into the very same events, so the
-rest of the game has a single code path.
+``HANDGRAB`` / ``HANDRELEASE`` (a hand closed / opened) become :attr:`Hands.actions` for the
+physics: catch the ball under the hand, throw it with the hand's velocity, measured here from
+the events' capture timestamps over the last ``THROW_WINDOW`` seconds.
+
+When no camera opens, :class:`MouseHand` turns mouse motion into the very same events (and the
+left button into grab and release), so the rest of the game has a single code path.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import pygame
 
@@ -34,6 +39,9 @@ MOUSE_IDLE_LEAVE = 8.0  # s without mouse motion before the mouse "hand" leaves
 TRAIL_LENGTH = 14
 EVENT_INTERVAL_SMOOTHING = 0.3  # EMA weight of the newest interval between a hand's events
 MAX_CATCH_UP = 0.1  # s; never spread a hand's move over more than this
+# s of motion a throw's velocity is measured over: long enough to average 3 camera frames, short
+# enough to be the hand's speed at the moment it opens
+THROW_WINDOW = 0.1
 
 
 @dataclass
@@ -51,6 +59,9 @@ class HandState:
         trail: recent positions, newest last, for drawing a motion trail.
         entered: ``time.monotonic()`` when the hand appeared.
         fresh: a new position arrived since the physics last read it.
+        open: the hand is open (False between its ``HANDGRAB`` and ``HANDRELEASE``).
+        openness: the model's smoothed open score, 0..1 (None: the model does not say).
+        samples: recent ``(timestamp, pos)`` pairs, for :meth:`velocity`.
     """
 
     hand_id: int
@@ -63,10 +74,46 @@ class HandState:
     trail: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=TRAIL_LENGTH))
     entered: float = field(default_factory=time.monotonic)
     fresh: bool = True  # a new position arrived since the physics last read it
+    open: bool = True
+    openness: float | None = None
+    samples: deque[tuple[float, tuple[float, float]]] = field(
+        default_factory=lambda: deque(maxlen=16)
+    )
+
+    def velocity(self, window: float = THROW_WINDOW) -> tuple[float, float]:
+        """The hand's velocity over the last ``window`` seconds of events, arena px/s."""
+        if len(self.samples) < 2:
+            return 0.0, 0.0
+        t1, p1 = self.samples[-1]
+        t0, p0 = self.samples[-2]
+        for t, p in reversed(self.samples):  # the oldest sample still inside the window
+            if t < t1 - window - 1e-6:
+                break
+            t0, p0 = t, p
+        if t1 - t0 <= 0:
+            return 0.0, 0.0
+        return (p1[0] - p0[0]) / (t1 - t0), (p1[1] - p0[1]) / (t1 - t0)
+
+
+class HandAction(NamedTuple):
+    """A grab or release for the physics, in the order the events came.
+
+    Attributes:
+        kind: ``"grab"`` or ``"release"``.
+        hand_id: whose.
+        velocity: the hand's velocity at a release (arena px/s); None for a grab.
+    """
+
+    kind: str
+    hand_id: int
+    velocity: tuple[float, float] | None = None
 
 
 class Hands:
-    """Keeps one :class:`HandState` per hand from HANDENTER / HANDMOVE / HANDLEAVE events.
+    """Keeps one :class:`HandState` per hand from handplay's hand events.
+
+    Grabs and releases are queued in :attr:`actions` (the playfield takes them each step), so
+    a hand that releases and leaves in the same frame still throws its ball.
 
     Args:
         arena_size: the arena in px; ``norm_pos`` is scaled by it.
@@ -78,6 +125,7 @@ class Hands:
         self._colour_of: dict[int, tuple[int, int, int]] = {}
         self._next_colour = 0
         self.entered_total = 0  # hands that have entered since start (for benchmarks, tests)
+        self.actions: list[HandAction] = []
 
     def __len__(self) -> int:
         return len(self.states)
@@ -102,7 +150,8 @@ class Hands:
         """Update the hands from one event.
 
         Returns:
-            ``"enter"``, ``"move"`` or ``"leave"`` when the event was a hand event, else None.
+            ``"enter"``, ``"move"``, ``"leave"``, ``"grab"`` or ``"release"`` when the event was
+            a hand event, else None.
         """
         if event.type == handplay.HANDENTER:
             self._enter(event)
@@ -121,13 +170,35 @@ class Hands:
             state.pos = self._arena_pos(event)
             state.radius = float(event.radius)
             state.confidence = float(event.confidence)
+            state.open = bool(getattr(event, "open", True))
+            state.openness = getattr(event, "openness", None)
             state.trail.append(state.pos)
+            state.samples.append((now, state.pos))
             state.fresh = True
             return "move"
+        if event.type == handplay.HANDGRAB:
+            state = self.states.get(event.hand_id)
+            if state is not None:
+                state.open = False
+                self.actions.append(HandAction("grab", event.hand_id))
+            return "grab"
+        if event.type == handplay.HANDRELEASE:
+            state = self.states.get(event.hand_id)
+            if state is not None:
+                state.open = True
+                self.actions.append(HandAction("release", event.hand_id, state.velocity()))
+            return "release"
         if event.type == handplay.HANDLEAVE:
-            self.states.pop(event.hand_id, None)
+            state = self.states.pop(event.hand_id, None)
+            if state is not None and not state.open:  # handplay releases first; others may not
+                self.actions.append(HandAction("release", event.hand_id, state.velocity()))
             return "leave"
         return None
+
+    def take_actions(self) -> list[HandAction]:
+        """The grabs and releases since the last call, oldest first."""
+        actions, self.actions = self.actions, []
+        return actions
 
     def _enter(self, event: pygame.event.Event) -> None:
         self.entered_total += 1
@@ -136,11 +207,17 @@ class Hands:
             event.hand_id, self._colour(), pos, float(event.radius), float(event.confidence)
         )
         state.last_update = float(getattr(event, "timestamp", time.monotonic()))
+        state.open = bool(getattr(event, "open", True))
+        state.openness = getattr(event, "openness", None)
         state.trail.append(pos)
+        state.samples.append((state.last_update, pos))
         self.states[event.hand_id] = state
 
     def clear(self) -> None:
-        """Forget every hand (e.g. when the input restarts)."""
+        """Forget every hand (e.g. when the input restarts); held balls are let go."""
+        for state in self.states.values():
+            if not state.open:
+                self.actions.append(HandAction("release", state.hand_id, (0.0, 0.0)))
         self.states.clear()
 
 
@@ -152,17 +229,24 @@ def hand_event(
     radius: float,
     rel: tuple[float, float] = (0.0, 0.0),
     confidence: float = 1.0,
+    open: bool = True,
+    openness: float | None = None,
+    timestamp: float | None = None,
 ) -> pygame.event.Event:
     """Build a handplay-style event (used by the mouse stand-in and by tests).
 
     Args:
-        kind: ``handplay.HANDENTER``, ``HANDMOVE`` or ``HANDLEAVE``.
+        kind: ``handplay.HANDENTER``, ``HANDMOVE``, ``HANDLEAVE``, ``HANDGRAB`` or
+            ``HANDRELEASE``.
         hand_id: the hand's id.
         pos: arena px.
         arena_size: to compute ``norm_pos``.
         radius: px.
         rel: motion since the last event, px.
         confidence: 0..1.
+        open: whether the hand is open.
+        openness: the open score (None: not known).
+        timestamp: capture time; None for now (``time.monotonic()``).
     """
     return pygame.event.Event(
         kind,
@@ -172,15 +256,19 @@ def hand_event(
         norm_pos=(pos[0] / arena_size[0], pos[1] / arena_size[1]),
         radius=radius,
         confidence=confidence,
-        timestamp=time.monotonic(),
+        timestamp=time.monotonic() if timestamp is None else timestamp,
+        open=open,
+        openness=openness,
     )
 
 
 class MouseHand:
-    """The mouse as one hand: posts handplay events for mouse motion.
+    """The mouse as one hand: posts handplay events for mouse motion and the left button.
 
     The hand enters on the first motion, moves with the mouse, and leaves when the mouse leaves
     the window or rests for ``MOUSE_IDLE_LEAVE`` seconds (so the attract screen comes back).
+    The left button is the hand closing: down posts ``HANDGRAB``, up ``HANDRELEASE`` (and a
+    leave while it is down releases first, as handplay does).
 
     Args:
         arena_size: the arena in px (the logical window size).
@@ -189,20 +277,42 @@ class MouseHand:
     def __init__(self, arena_size: tuple[int, int]) -> None:
         self.arena_size = arena_size
         self.inside = False
+        self.held = False
         self.last_motion = 0.0
+        self.pos: tuple[float, float] = (0.0, 0.0)
 
     def handle_event(self, event: pygame.event.Event) -> None:
         """Post hand events for a mouse event."""
         if event.type == pygame.MOUSEMOTION:
             self._move(event.pos, event.rel)
+        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and not self.held:
+            if not self.inside:
+                self._move(event.pos, (0, 0))
+            self.held = True
+            self._post(handplay.HANDGRAB, event.pos)
+        elif event.type == pygame.MOUSEBUTTONUP and event.button == 1:
+            self._release(event.pos)
         elif event.type == pygame.WINDOWLEAVE:
             self.leave()
+
+    def _post(self, kind: int, pos: tuple[float, float], rel: tuple[float, float] = (0, 0)) -> None:
+        pygame.event.post(
+            hand_event(
+                kind, MOUSE_HAND_ID, pos, self.arena_size, MOUSE_RADIUS, rel, open=not self.held
+            )
+        )
+
+    def _release(self, pos: tuple[float, float]) -> None:
+        if self.held:
+            self.held = False
+            self._post(handplay.HANDRELEASE, pos)
 
     def _move(self, pos: tuple[float, float], rel: tuple[float, float]) -> None:
         self.last_motion = time.monotonic()
         kind = handplay.HANDMOVE if self.inside else handplay.HANDENTER
         self.inside = True
-        pygame.event.post(hand_event(kind, MOUSE_HAND_ID, pos, self.arena_size, MOUSE_RADIUS, rel))
+        self.pos = pos
+        self._post(kind, pos, rel)
 
     def update(self) -> None:
         """Call once a frame: lets an idle mouse leave."""
@@ -212,6 +322,7 @@ class MouseHand:
     def leave(self) -> None:
         """Post HANDLEAVE if the mouse hand is in."""
         if self.inside:
+            self._release(self.pos)
             self.inside = False
             pygame.event.post(
                 hand_event(

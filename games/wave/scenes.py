@@ -5,7 +5,8 @@ scenery), so balls keep flying when the screen changes. A scene has three hooks,
 app once per fixed 1/60 s step: :meth:`Scene.enter`, :meth:`Scene.update` (returns the name of
 the next scene, or None to stay) and :meth:`Scene.draw`.
 
-The rules: balls drift down through the wind; bat them into the golden stars. Each star is
+The rules: balls drift down through the wind; bat them into the golden stars, or close a hand
+on a ball to catch it and open it to throw. Each star is
 worth 10 points times the combo, and the combo grows with every star until a ball touches the
 grass (it pops). A round lasts ``ROUND_SECONDS``; when everybody walks away for
 ``ABSENT_SECONDS`` the attract screen comes back.
@@ -59,14 +60,20 @@ class Playfield:
         self.status = ""  # a line for the attract screen, e.g. "no camera: mouse mode"
 
     def sync_hands(self) -> None:
-        """Give the physics the newest hand positions; remove bodies of hands that left."""
-        for hand_id in list(self.world.hands):
-            if hand_id not in self.hands.states:
-                self.world.remove_hand(hand_id)
+        """Give the physics the newest hand positions, grabs and releases (in event order);
+        remove bodies of hands that left (after their release, so the ball is thrown)."""
         for state in self.hands.states.values():
             if state.fresh or state.hand_id not in self.world.hands:
                 self.world.set_hand(state.hand_id, state.pos, state.radius, state.interval)
                 state.fresh = False
+        for action in self.hands.take_actions():
+            if action.kind == "grab":
+                self.world.grab(action.hand_id)
+            else:
+                self.world.release(action.hand_id, action.velocity)
+        for hand_id in list(self.world.hands):
+            if hand_id not in self.hands.states:
+                self.world.remove_hand(hand_id)
 
     def step(self, dt: float) -> list[WorldEvent]:
         """One fixed step of physics and scenery; returns the world's events."""
@@ -98,6 +105,17 @@ class Playfield:
             0.4 + 0.6 * event.strength,
             variant=(event.hand_id or 0) + int(event.strength * 3),
         )
+
+    def catch_effects(self, event: WorldEvent) -> None:
+        """A ring and a soft note for a catch; sparks and a hit note for a throw."""
+        colour = self.hand_colours().get(event.hand_id, art.WHITE)
+        ball = event.ball
+        if event.kind == "grab":
+            self.effects.ring(ball.body.position, colour, ball.radius, grow=1.4, life=0.3)
+            self.sounds.play("bounce", 0.6, variant=event.hand_id or 0)
+        else:
+            self.effects.burst(event.pos, colour, count=int(6 + 16 * event.strength), speed=300)
+            self.sounds.play("hit", 0.3 + 0.6 * event.strength, variant=event.hand_id or 0)
 
     def draw_world(self, surface: pygame.Surface) -> tuple[int, int]:
         """Scenery, targets, balls, hands and effects; returns the shake offset used."""
@@ -168,6 +186,8 @@ class AttractScene(Scene):
                 self.field.effects.burst(event.pos, art.GRASS, count=10, speed=220, size=5)
             elif event.kind == "hit":
                 self.field.hit_effects(event)
+            elif event.kind in ("grab", "throw"):
+                self.field.catch_effects(event)
         if len(self.field.hands):
             return "play"
         return None
@@ -185,8 +205,9 @@ class AttractScene(Scene):
         art.draw_waving_hand(surface, (w / 2, h * 0.55), 70, self.t)
         pulse = int(200 + 55 * math.sin(self.t * 3.0))
         art.draw_text(
-            surface, "wave your hand to play", 72, (255, 255, pulse), (w / 2, h * 0.80), outline=5
+            surface, "wave your hand to play", 72, (255, 255, pulse), (w / 2, h * 0.78), outline=5
         )
+        self._draw_catch_hint(surface, (w / 2, h * 0.875))
         if self.field.best:
             art.draw_text(surface, f"best score  {self.field.best}", 44, art.GOLD, (w / 2, 40))
         if self.field.status:
@@ -194,6 +215,20 @@ class AttractScene(Scene):
         else:  # for whoever sets the game up; players never need the keyboard
             keys = "Esc quit  -  F fullscreen  -  C calibrate  -  D debug"
             art.draw_text(surface, keys, 26, (225, 240, 225), (w / 2, h - 22), outline=2)
+
+    def _draw_catch_hint(self, surface: pygame.Surface, center: tuple[float, float]) -> None:
+        """How to catch and throw: a fist, the words, an open palm, on a dark pill."""
+        text = "bat the balls  -  or close your hand on one to catch it, open it to throw"
+        icon = 22
+        width = art.font(34).size(text)[0] + 6 * icon
+        pill = pygame.Surface((width, 2 * icon + 16), pygame.SRCALPHA)
+        pygame.draw.rect(pill, (20, 30, 70, 150), pill.get_rect(), border_radius=icon + 8)
+        x, y = center
+        surface.blit(pill, pill.get_rect(center=(int(x), int(y))))
+        art.draw_text(surface, text, 34, art.WHITE, center, outline=3)
+        left, right = x - width / 2 + 1.6 * icon, x + width / 2 - 1.6 * icon
+        art.draw_fist(surface, (left, y), icon * 0.8, art.WHITE)
+        art.draw_palm(surface, (right, y + icon * 0.2), icon * 0.75, art.WHITE)
 
 
 class PlayScene(Scene):
@@ -237,6 +272,8 @@ class PlayScene(Scene):
                 self._pop(event.ball)
             elif event.kind == "bounce":
                 field.sounds.play("bounce", event.strength * 0.6, variant=event.ball.hue)
+            elif event.kind in ("grab", "throw"):
+                field.catch_effects(event)
         self.pending_targets = [t - dt for t in self.pending_targets]
         while self.pending_targets and self.pending_targets[0] <= 0 and not self.over:
             self.pending_targets.pop(0)

@@ -12,6 +12,13 @@ a ball against a wall with any force:
    ``WALL_THICKNESS`` px thick slabs, so a ball can never cross one in a sub-step;
 3. a last guard puts any ball whose centre left the arena back inside, moving inwards.
 
+Catch and throw: a closing hand (:meth:`World.grab`) catches the nearest ball it touches. The
+held ball follows the hand: each sub-step its velocity is the hand body's plus a pull to the
+hand's centre that closes the gap in ``HOLD_TAU`` seconds. :meth:`World.release` throws it with
+the hand's velocity. A held ball shares its hand's collision group, so the two never push each
+other, and keeps it after the throw until it is clear of the hand. A held ball neither scores
+nor pops on the grass: only a thrown one counts.
+
 Collisions are reported as :class:`WorldEvent` values in :attr:`World.events`, which the scene
 reads after each frame (sounds, particles, points); pymunk callbacks only record, they never
 change the space, because the space is locked while it steps.
@@ -42,6 +49,8 @@ HAND_RADIUS_LIMITS = (40.0, 110.0)
 TARGET_RADIUS = 62.0
 TARGET_TOP = 215.0  # stars stay below the score and timer
 WIND_MAX = 230.0  # px/s² of sideways push in the strongest gust
+GRAB_SLACK = 24.0  # px beyond touching that a closing hand still catches a ball
+HOLD_TAU = 0.05  # s; a held ball closes the gap to its hand's centre this fast
 
 # collision types
 BALL, HAND, TARGET, FLOOR, WALL = 1, 2, 3, 4, 5
@@ -52,11 +61,13 @@ class WorldEvent(NamedTuple):
 
     Attributes:
         kind: ``"hit"`` (hand hit a ball), ``"bounce"`` (ball hit a wall or ball),
-            ``"score"`` (ball touched a target), ``"floor"`` (ball touched the grass).
+            ``"score"`` (ball touched a target), ``"floor"`` (ball touched the grass),
+            ``"grab"`` (a hand caught a ball), ``"throw"`` (it let go).
         pos: where, in arena px.
         strength: 0..1, how hard (relative impact speed).
         ball: the ball involved.
-        hand_id: the hand that hit (``"hit"``) or last touched the ball (``"score"``), or None.
+        hand_id: the hand that hit, caught or threw the ball, or last touched it (``"score"``),
+            or None.
         target: the target touched (``"score"``), else None.
     """
 
@@ -78,6 +89,8 @@ class Ball:
     last_hand: int | None = None  # who touched it last (points go to that player's colour)
     last_hit_time: float = -10.0
     spin: float = 0.0
+    held_by: int | None = None  # the hand holding it
+    ghost_of: int | None = None  # the hand it does not collide with (held, or just thrown)
 
     @property
     def radius(self) -> float:
@@ -106,6 +119,7 @@ class HandBody:
     shape: pymunk.Circle
     goal: tuple[float, float]
     catch_up: float = STEP  # seconds to reach the goal (the event interval, smoothed)
+    group: int = 0  # pymunk collision group: the hand and the ball it holds do not collide
 
 
 @dataclass(eq=False)
@@ -139,6 +153,7 @@ class World:
         self.space.on_collision(BALL, WALL, begin=self._on_bounce)
         self.space.on_collision(BALL, BALL, begin=self._on_bounce)
         self._wind_phases = [self.rng.uniform(0, math.tau) for _ in range(3)]
+        self._next_group = 1
 
     # ---- building -------------------------------------------------------------------------
 
@@ -254,8 +269,10 @@ class World:
             shape.friction = 0.8
             shape.collision_type = HAND
             shape.hand_id = hand_id
+            group, self._next_group = self._next_group, self._next_group + 1
+            shape.filter = pymunk.ShapeFilter(group=group)
             self.space.add(body, shape)
-            hand = HandBody(hand_id, body, shape, goal)
+            hand = HandBody(hand_id, body, shape, goal, group=group)
             self.hands[hand_id] = hand
         hand.shape.unsafe_set_radius(r)
         hand.goal = goal
@@ -263,10 +280,94 @@ class World:
         return hand
 
     def remove_hand(self, hand_id: int) -> None:
-        """Remove a hand's body (no-op when it is not there)."""
+        """Remove a hand's body (no-op when it is not there); a ball it held flies on."""
+        self.release(hand_id)
         hand = self.hands.pop(hand_id, None)
         if hand is not None:
             self.space.remove(hand.body, hand.shape)
+        for ball in self.balls:
+            if ball.ghost_of == hand_id:
+                self._unghost(ball)
+
+    def held_ball(self, hand_id: int) -> Ball | None:
+        """The ball the hand holds, or None."""
+        return next((b for b in self.balls if b.held_by == hand_id), None)
+
+    def grab(self, hand_id: int) -> Ball | None:
+        """The hand closed: catch the nearest free ball it touches (within ``GRAB_SLACK``).
+
+        Returns:
+            The caught ball, or None (nothing in reach, or the hand already holds one).
+        """
+        hand = self.hands.get(hand_id)
+        if hand is None or self.held_ball(hand_id) is not None:
+            return None
+        centre = hand.body.position
+        best, best_gap = None, GRAB_SLACK
+        for ball in self.balls:
+            if ball.held_by is not None:
+                continue
+            gap = (ball.body.position - centre).length - ball.radius - hand.shape.radius
+            if gap <= best_gap:
+                best, best_gap = ball, gap
+        if best is None:
+            return None
+        best.held_by = best.ghost_of = hand_id
+        best.shape.filter = pymunk.ShapeFilter(group=hand.group)
+        best.last_hand, best.last_hit_time = hand_id, self.time
+        pos = best.body.position
+        self.events.append(WorldEvent("grab", (pos.x, pos.y), 0.5, best, hand_id=hand_id))
+        return best
+
+    def release(self, hand_id: int, velocity: tuple[float, float] | None = None) -> Ball | None:
+        """The hand opened: throw its ball with ``velocity`` (px/s; None: the hand body's).
+
+        Returns:
+            The thrown ball, or None when the hand held none.
+        """
+        ball = self.held_ball(hand_id)
+        if ball is None:
+            return None
+        hand = self.hands.get(hand_id)
+        if velocity is None:
+            velocity = tuple(hand.body.velocity) if hand is not None else tuple(ball.body.velocity)
+        vx, vy = velocity
+        speed = math.hypot(vx, vy)
+        if speed > MAX_BALL_SPEED:
+            vx, vy = vx * MAX_BALL_SPEED / speed, vy * MAX_BALL_SPEED / speed
+        ball.body.velocity = (vx, vy)
+        ball.held_by = None
+        ball.last_hand, ball.last_hit_time = hand_id, self.time
+        pos = ball.body.position
+        strength = min(1.0, math.hypot(vx, vy) / 1800.0)
+        self.events.append(WorldEvent("throw", (pos.x, pos.y), strength, ball, hand_id=hand_id))
+        return ball
+
+    def _unghost(self, ball: Ball) -> None:
+        ball.ghost_of = None
+        ball.shape.filter = pymunk.ShapeFilter()
+
+    def _drive_held(self) -> None:
+        """Held balls follow their hands; thrown ones collide again once clear of the hand."""
+        for ball in self.balls:
+            if ball.ghost_of is None:
+                continue
+            hand = self.hands.get(ball.ghost_of)
+            if hand is None:
+                ball.held_by = None
+                self._unghost(ball)
+                continue
+            offset = hand.body.position - ball.body.position
+            if ball.held_by is None:
+                if offset.length > ball.radius + hand.shape.radius:
+                    self._unghost(ball)
+                continue
+            # 2 px above the grass: a held ball never touches it, so once thrown it pops there
+            goal = self._clamp_to_arena(tuple(hand.body.position), ball.radius + 2.0)
+            vx = hand.body.velocity.x + (goal[0] - ball.body.position.x) / HOLD_TAU
+            vy = hand.body.velocity.y + (goal[1] - ball.body.position.y) / HOLD_TAU
+            ball.body.velocity = (vx, vy)
+            ball.body.angular_velocity *= 0.9  # a held ball stops spinning
 
     def _drive_hands(self, dt: float) -> None:
         """Set each hand's velocity so it reaches its goal in ``catch_up`` seconds.
@@ -310,8 +411,10 @@ class World:
         h = dt / SUBSTEPS
         for _ in range(SUBSTEPS):
             self._drive_hands(h)
+            self._drive_held()
             for ball in self.balls:  # balls catch the wind more than they fall
-                ball.body.apply_force_at_local_point((self.wind * ball.body.mass, 0.0))
+                if ball.held_by is None:
+                    ball.body.apply_force_at_local_point((self.wind * ball.body.mass, 0.0))
             self.space.step(h)
             self._limit_balls()
         for ball in self.balls:
@@ -371,10 +474,10 @@ class World:
     def _on_target(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: object) -> None:
         ball_shape, target_shape = arbiter.shapes
         target = target_shape.target
-        if target.hit:
+        ball = ball_shape.ball
+        if target.hit or ball.held_by is not None:  # carrying a ball into a star is no throw
             return
         target.hit = True
-        ball = ball_shape.ball
         pos = target.body.position
         self.events.append(
             WorldEvent("score", (pos.x, pos.y), 1.0, ball, hand_id=ball.last_hand, target=target)
@@ -382,6 +485,8 @@ class World:
 
     def _on_floor(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: object) -> None:
         ball = arbiter.shapes[0].ball
+        if ball.held_by is not None:  # a hand holds it up
+            return
         pos = ball.body.position
         speed = abs(ball.body.velocity.y)
         self.events.append(

@@ -24,8 +24,10 @@ from handplay.peaks import find_peaks
 
 if TYPE_CHECKING:
     from handplay.calibrate import CalibrationScreen
+    from handplay.input import Hand
 
 MAX_CROSSES = 16  # raw peaks drawn on the preview
+OPEN_BAR = (96, 12)  # px: each hand's openness bar under its ring on the preview
 
 
 class Painter:
@@ -122,6 +124,7 @@ class Painter:
             r = max(6, int(hand.radius / per_px * rect.width / frame_w))
             centre = (rect.x + u * rect.width, rect.y + v * rect.height)
             pygame.draw.circle(surface, colour, centre, r, 4)
+            self._openness(surface, hand, centre, r, colour, inp.detector.open_threshold)
         x0, y0, x1, y1 = screen.cal.play_area
         if screen.drag_start is not None and screen.drag_now is not None:
             (u0, v0), (u1, v1) = screen.drag_start, screen.drag_now
@@ -138,6 +141,37 @@ class Painter:
         shade.fill((0, 0, 0, 0), area.move(-rect.x, -rect.y))
         surface.blit(shade, rect)
         pygame.draw.rect(surface, ACCENT, area, 4)
+
+    def openness_label(self, hand: Hand) -> str:
+        """What the preview says of a hand: "open 87%" / "closed 12%" (just "open" for a
+        format-1 model, which gives no score)."""
+        state = "open" if hand.open else "closed"
+        return state if hand.openness is None else f"{state} {hand.openness:.0%}"
+
+    def _openness(
+        self,
+        surface: pygame.Surface,
+        hand: Hand,
+        centre: tuple[float, float],
+        r: int,
+        colour: tuple[int, int, int],
+        threshold: float | None,
+    ) -> None:
+        """The hand's open/closed state and, with a format-2 model, its live openness as a bar
+        with a tick at the model's open threshold, under the hand's ring."""
+        w, h = OPEN_BAR
+        x, y = int(centre[0] - w / 2), int(centre[1] + r + 8)
+        label = self.font.render(self.openness_label(hand), True, TEXT if hand.open else colour)
+        surface.blit(label, label.get_rect(midtop=(int(centre[0]), y + h + 4)))
+        if hand.openness is None:
+            return
+        pygame.draw.rect(surface, PANEL, (x - 2, y - 2, w + 4, h + 4), border_radius=4)
+        fill = int(w * min(1.0, max(0.0, hand.openness)))
+        pygame.draw.rect(surface, colour, (x, y, fill, h), border_radius=3)
+        pygame.draw.rect(surface, MUTED, (x, y, w, h), 1, border_radius=3)
+        if threshold is not None:
+            tx = x + int(w * threshold)
+            pygame.draw.line(surface, TEXT, (tx, y - 3), (tx, y + h + 2), 2)
 
     def _panel(self, surface: pygame.Surface, screen: CalibrationScreen) -> None:
         """Source list, buttons, threshold slider, figures."""

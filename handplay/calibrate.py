@@ -18,8 +18,9 @@ Controls (keyboard and mouse only):
 
 The preview shows what the players see (mirrored when mirroring is on), the model's heatmap
 tinted over it, the raw peaks above the threshold (white crosses) and the tracked hands
-(coloured rings). Each tracked hand also draws a cursor over the whole window through the
-current mapping: the live test of the calibration.
+(coloured rings, each with "open" or "closed" and, from a format-2 model, a live openness bar
+with a tick at the model's open threshold). Each tracked hand also draws a cursor over the
+whole window through the current mapping: the live test of the calibration.
 
 To map hands itself, the screen runs :class:`handplay.Input` with an identity calibration (no
 mirror, the full view), so a hand's ``norm_pos`` is its place in the camera frame; the mapping

@@ -215,3 +215,51 @@ def test_saved_file_is_what_input_reads(screen, clip_and_model):
     expected = saved.to_norm(DISC[0], DISC[1], FRAME_SIZE)
     assert hand.norm_pos == pytest.approx(expected, abs=0.05)
     assert 0 < hand.norm_pos[0] < 1 and 0 < hand.norm_pos[1] < 1, "inside the dragged area"
+
+
+@pytest.mark.parametrize("open_", [True, False])
+def test_preview_shows_each_hands_openness(screen, tmp_path, open_disc_model, open_):
+    """Format 2: "open 100%" with a full bar, or "closed 0%" with an empty one, under the ring."""
+    from handplay._calibrate_draw import OPEN_BAR
+
+    clip = write_clip(tmp_path / "hand.mp4", disc_clip([lambda i: (*DISC, open_)], FRAME_SIZE, 90))
+    cal_screen = calibrate.CalibrationScreen(
+        str(clip), open_disc_model, tmp_path / "c.json", cameras=[]
+    )
+    drawn = []
+    original = cal_screen.painter._openness
+
+    def spy(surface, hand, centre, r, colour, threshold):
+        original(surface, hand, centre, r, colour, threshold)
+        drawn.append((hand, centre, r, colour, threshold))
+
+    cal_screen.painter._openness = spy
+    try:
+        _wait_for_cursor(cal_screen)
+        for _ in range(10):  # a few frames: the hand's openness has settled
+            cal_screen.update()
+            pygame.time.wait(30)
+        cal_screen.draw(screen)
+    finally:
+        cal_screen.stop()
+    hand, centre, r, colour, threshold = drawn[-1]
+    assert hand.open is open_ and threshold == 0.5
+    label = cal_screen.painter.openness_label(hand)
+    state, percent = label.split()
+    assert state == ("open" if open_ else "closed")
+    assert int(percent.rstrip("%")) == pytest.approx(100 if open_ else 0, abs=10)
+    w, h = OPEN_BAR
+    right_end = (int(centre[0] + w / 2) - 4, int(centre[1] + r + 8 + h / 2))
+    assert (tuple(screen.get_at(right_end))[:3] == colour) is open_  # a full bar, or an empty one
+
+
+def test_a_format_1_model_shows_open_without_a_bar(screen, clip_and_model, tmp_path):
+    clip, model = clip_and_model
+    cal_screen = calibrate.CalibrationScreen(str(clip), model, tmp_path / "c.json", cameras=[])
+    try:
+        _wait_for_cursor(cal_screen)
+        hand = cal_screen.inp.hands[0]
+        cal_screen.draw(screen)
+    finally:
+        cal_screen.stop()
+    assert hand.openness is None and cal_screen.painter.openness_label(hand) == "open"

@@ -144,7 +144,7 @@ ModelInfo read_model_info(const std::string& sidecar_path) {
     std::ifstream in(sidecar_path, std::ios::binary);
     if (!in)
         throw std::runtime_error("cannot open " + sidecar_path +
-                                 " (write it with: python -m training.deploy MODEL.onnx --out DIR)");
+                                 " (write it with python -m training.deploy MODEL.onnx --out DIR)");
     std::stringstream buffer;
     buffer << in.rdbuf();
     ModelInfo info;
@@ -156,7 +156,8 @@ ModelInfo read_model_info(const std::string& sidecar_path) {
         info.format = static_cast<int>(j.at("format").number);
         info.stride = static_cast<int>(j.at("stride").number);
         info.threshold = static_cast<float>(j.at("threshold").number);
-        if (info.format >= 2) info.open_threshold = static_cast<float>(j.at("open_threshold").number);
+        if (info.format >= 2)
+            info.open_threshold = static_cast<float>(j.at("open_threshold").number);
         for (const Json& name : j.at("outputs").array) info.outputs.push_back(name.string);
         for (const Json& m : j.at("models").array) {
             ModelInfo::File f;
@@ -180,8 +181,10 @@ std::vector<Peak> find_peaks(const cv::Mat& heat, float threshold, int max_peaks
     CV_Assert(heat.type() == CV_32F && heat.dims == 2);
     const int rows = heat.rows, cols = heat.cols;
     const float outside = -std::numeric_limits<float>::infinity();
-    auto at = [&](int r, int c) { return r < 0 || c < 0 || r >= rows || c >= cols ? outside
-                                                                              : heat.at<float>(r, c); };
+    // -inf outside the grid: a border cell can be a peak, and the window minimum ignores it
+    auto at = [&](int r, int c) {
+        return r < 0 || c < 0 || r >= rows || c >= cols ? outside : heat.at<float>(r, c);
+    };
     std::vector<Peak> peaks;
     for (int r = 0; r < rows; ++r) {
         for (int c = 0; c < cols; ++c) {
@@ -236,8 +239,8 @@ float blob_radius(const cv::Mat& heat, const Peak& p, int reach = 7) {
     int area = 0;
     for (int r = p.row - reach; r <= p.row + reach; ++r)
         for (int c = p.col - reach; c <= p.col + reach; ++c) {
-            const float v = r < 0 || c < 0 || r >= heat.rows || c >= heat.cols ? 0.0f
-                                                                                : heat.at<float>(r, c);
+            const bool inside = r >= 0 && c >= 0 && r < heat.rows && c < heat.cols;
+            const float v = inside ? heat.at<float>(r, c) : 0.0f;
             area += v >= 0.5f * p.score;
         }
     return std::sqrt(static_cast<float>(area) / static_cast<float>(CV_PI));
@@ -293,7 +296,7 @@ std::vector<Detection> Detector::detect(const cv::Mat& frame) {
     if (rh < m.height) m.canvas.rowRange(rh, m.height).setTo(cv::Scalar::all(0));
     if (rw < m.width) m.canvas(cv::Rect(rw, 0, m.width - rw, rh)).setTo(cv::Scalar::all(0));
 
-    // 2. BGR uint8 H x W x 3 -> RGB float 1x3xHxW, value * float(1/255) (handplay.contract.to_input)
+    // 2. BGR uint8 HxWx3 -> RGB float 1x3xHxW, value * float(1/255) (handplay.contract.to_input)
     const float scale = static_cast<float>(1.0 / 255.0);
     const size_t plane = static_cast<size_t>(m.width) * m.height;
     float* dst = m.blob.ptr<float>();

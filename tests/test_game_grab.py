@@ -74,11 +74,27 @@ def _start(game: WaveGame, at: tuple[float, float]):
     return hand, world, ball
 
 
+def _kinds_seen(game: WaveGame) -> list[str]:
+    """Record the kinds of world events the scene gets from each step from now on."""
+    seen: list[str] = []
+    original = game.field.step
+
+    def step(dt: float):
+        events = original(dt)
+        seen.extend(e.kind for e in events)
+        return events
+
+    game.field.step = step
+    return seen
+
+
 def test_close_on_a_ball_holds_it_and_opening_throws_it(game):
     hand, world, ball = _start(game, (400.0, 400.0))
+    seen = _kinds_seen(game)
     hand.close()
     hand.frame()
     assert ball.held_by == 1
+    assert seen.count("grab") == 1  # the scene gets it (a ring and a sound)
     speed = 900.0  # px/s, up and to the right
     direction = (math.cos(-0.6), math.sin(-0.6))
     x, y = hand.pos
@@ -93,6 +109,7 @@ def test_close_on_a_ball_holds_it_and_opening_throws_it(game):
     v = ball.body.velocity
     assert v.length == pytest.approx(speed, rel=0.15)
     assert math.atan2(v.y, v.x) == pytest.approx(-0.6, abs=0.15)
+    assert seen.count("throw") == 1
     assert ball.last_hand == 1  # a star it reaches now scores for hand 1
     assert ball.ghost_of == 1  # and its own hand does not knock it on the way out
 

@@ -306,6 +306,7 @@ def draw_hand(
     body_pos: tuple[float, float],
     radius: float,
     now: float,
+    holding: bool = False,
 ) -> None:
     """A player's marker: a motion trail, a translucent disc sized by the hand, a bold ring,
     and an open palm or, while the hand is closed, a fist.
@@ -316,6 +317,7 @@ def draw_hand(
         body_pos: where its physics body is (drawn there, so what you see is what hits).
         radius: the physics radius (the hand's radius, within the game's limits).
         now: the world time, for animation.
+        holding: the hand holds a ball: no fill, so the ball shows clearly inside the ring.
     """
     colour = hand.colour
     trail = list(hand.trail)
@@ -326,10 +328,11 @@ def draw_hand(
         pygame.draw.circle(surface, colour, trail[i], width / 2)
     x, y = body_pos
     r = radius
-    g = glow(int(r * 1.8), colour, 0.7)
-    surface.blit(g, g.get_rect(center=(int(x), int(y))))
-    disc = _hand_disc(int(r), colour)
-    surface.blit(disc, disc.get_rect(center=(int(x), int(y))))
+    if not holding:
+        g = glow(int(r * 1.8), colour, 0.7)
+        surface.blit(g, g.get_rect(center=(int(x), int(y))))
+        disc = _hand_disc(int(r), colour)
+        surface.blit(disc, disc.get_rect(center=(int(x), int(y))))
     pygame.draw.circle(surface, WHITE, (x, y), r, 8)
     pygame.draw.circle(surface, colour, (x, y), r - 2, 5)
     # a small open-palm icon reads as "your hand" from across a room; a fist says "holding"
@@ -380,6 +383,9 @@ def draw_fist(
     outline = max(2, int(size * 0.12))
     palm = pygame.Rect(0, 0, size * 1.7, size * 1.35)
     palm.center = (int(cx), int(cy + size * 0.2))
+    pygame.draw.rect(
+        surface, INK, palm.inflate(2 * outline, 2 * outline), border_radius=int(size * 0.5)
+    )
     pygame.draw.rect(surface, colour, palm, border_radius=int(size * 0.45))
     knuckle_r = size * 0.3
     for i in range(4):  # the curled fingers as a row of knuckles along the top

@@ -77,8 +77,8 @@ class Playfield:
 
     def step(self, dt: float) -> list[WorldEvent]:
         """One fixed step of physics and scenery; returns the world's events."""
-        self.sync_hands()
         self.world.events.clear()
+        self.sync_hands()  # its catches and throws are this step's events too
         self.world.step(dt)
         self.effects.update(dt, self.world.wind)
         self.clouds.update(dt, self.world.wind)
@@ -135,7 +135,8 @@ class Playfield:
                 pos, radius = tuple(hand.body.position), hand.shape.radius
             else:  # not stepped yet (entered this frame)
                 pos, radius = state.pos, state.radius
-            art.draw_hand(surface, state, pos, radius, now)
+            holding = self.world.held_ball(state.hand_id) is not None
+            art.draw_hand(surface, state, pos, radius, now, holding)
         self.effects.draw(surface)
         return offset
 

@@ -22,6 +22,7 @@ import pytest
 
 import handplay.testing as ht
 from handplay import Detector
+from handplay.detector import DEFAULT_MODEL
 from training.deploy import write_deployment
 from training.synth import make_image
 
@@ -148,6 +149,15 @@ def test_shipped_model_same_hands_on_procedural_hands(handplay_detect, tmp_path)
     assert _assert_same(handplay_detect, SHIPPED, det, paths) >= 5  # not a test of empty lists
 
 
+def test_shipped_model_at_320x180_same_hands(handplay_detect, tmp_path):
+    # not a multiple of 32: the net's upsampling is not 2x (12 -> 23 -> 45 rows)
+    sidecar = write_deployment(DEFAULT_MODEL, tmp_path / "deploy", (320, 180))
+    frames = {f"synth{seed}": make_image(seed, (640, 360))[0] for seed in (0, 2, 6, 7, 9)}
+    frames["portrait"] = make_image(9, (360, 640))[0]
+    det = Detector(None, input_size=(320, 180))
+    assert _assert_same(handplay_detect, sidecar, det, _write(tmp_path, frames)) >= 4
+
+
 def _with_open_head(path, out):
     """The shipped net as a format-2 model: an ``open`` head (a 1×1 conv on the head features,
     then ``Max`` with a constant, an op OpenCV 4.6 rejects, and a sigmoid), so the real
@@ -186,8 +196,6 @@ def _with_open_head(path, out):
 
 
 def test_shipped_net_with_an_open_head_same_hands(handplay_detect, tmp_path):
-    from handplay.detector import DEFAULT_MODEL
-
     model = _with_open_head(DEFAULT_MODEL, tmp_path / "hand2.onnx")
     sidecar = write_deployment(model, tmp_path / "deploy")
     frames = {f"synth{seed}": make_image(seed, (640, 360))[0] for seed in (0, 2, 6, 7, 9)}

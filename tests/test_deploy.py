@@ -102,6 +102,15 @@ def test_max_min_clip_with_constants_become_relu_arithmetic(op, bounds, expect):
     assert grey.min() < min(bounds) and grey.max() > max(bounds)  # both sides of the bounds seen
 
 
+def test_shipped_model_deploys_at_a_size_whose_upsampling_is_not_2x(tmp_path):
+    """320x180: the stride-16 grid is 23 rows, upsampled from 12, so Resize keeps its sizes."""
+    sidecar = json.loads(write_deployment(DEFAULT_MODEL, tmp_path, (320, 180)).read_text())
+    assert [m["input_size"] for m in sidecar["models"]] == [[320, 180], [180, 320]]
+    for entry in sidecar["models"]:
+        assert max(entry["parity"].values()) < 1e-4
+        assert not _ops(tmp_path / entry["file"]) & REJECTED
+
+
 def test_a_size_that_is_not_a_stride_multiple_is_refused(tmp_path):
     model = ht.make_disc_model(tmp_path / "disc.onnx")
     with pytest.raises(ValueError, match="multiples of stride 4"):

@@ -11,8 +11,8 @@ openFrameworks addons) does not: its importer fails on the dynamic ``Shape`` →
 ``Max``/``Min`` with a constant. The deployment file is the same network, rewritten:
 
 - the input size is fixed (``1×3×H×W``; one file per orientation), so every shape computation is
-  a constant and is folded away (:func:`fold_constants`);
-- each ``Resize`` gets constant ``scales`` instead of computed ``sizes``;
+  a constant and is folded away (:func:`fold_constants`): each ``Resize`` then has constant
+  ``sizes``, which 4.6 reads;
 - ``Clip``, ``Max`` and ``Min`` with constant bounds become ``Relu``, ``Add`` and ``Mul``
   (``clip(x, lo, hi) = hi − relu(hi − lo − relu(x − lo))``), so the outputs keep their meaning
   (the ``size`` output is still the clamped radius) and the C++ side needs no extra step;
@@ -222,17 +222,6 @@ def _rewrite_for_opencv(model: onnx.ModelProto) -> None:
                 nodes += _clip(x, c, None, out, const, tmp)
             else:
                 nodes += _clip(x, None, c, out, const, tmp)
-        elif op == "Resize" and len(ins) == 4 and ins[3] in consts:
-            # 4.6 reads constant scales; sizes that are whole multiples of the input give the
-            # same output as those scales (floor(in · scale) = sizes).
-            sizes = consts[ins[3]].astype(np.int64)
-            in_shape = _shape_of(model, ins[0])
-            scales = sizes / np.asarray(in_shape, np.float64)
-            if in_shape is None or not np.array_equal(np.floor(in_shape * scales), sizes):
-                raise ValueError(f"Resize {node.name!r} to {sizes} is not a whole-number scale")
-            new = helper.make_node("Resize", [ins[0], "", const(scales)], [out], name=node.name)
-            new.attribute.extend(node.attribute)
-            nodes.append(new)
         elif op == "Conv" and not any(a.name == "kernel_shape" for a in node.attribute):
             # optional in ONNX (the weight's shape says it), required by 4.6's importer
             node.attribute.append(
@@ -269,16 +258,6 @@ def _clip(x: str, lo: float | None, hi: float | None, out: str, const, tmp) -> l
         helper.make_node("Add", [back, const(hi)], [out]),
     ]
     return nodes
-
-
-def _shape_of(model: onnx.ModelProto, name: str) -> np.ndarray | None:
-    inferred = shape_inference.infer_shapes(model)
-    for vi in list(inferred.graph.value_info) + list(inferred.graph.input):
-        if vi.name == name:
-            dims = vi.type.tensor_type.shape.dim
-            if all(d.HasField("dim_value") for d in dims):
-                return np.array([d.dim_value for d in dims], np.float64)
-    return None
 
 
 def _drop_unused_initializers(graph: onnx.GraphProto) -> None:

@@ -219,17 +219,20 @@ class AttractScene(Scene):
 
     def _draw_catch_hint(self, surface: pygame.Surface, center: tuple[float, float]) -> None:
         """How to catch and throw: a fist, the words, an open palm, on a dark pill."""
-        text = "bat the balls  -  or close your hand on one to catch it, open it to throw"
-        icon = 22
-        width = art.font(34).size(text)[0] + 6 * icon
-        pill = pygame.Surface((width, 2 * icon + 16), pygame.SRCALPHA)
-        pygame.draw.rect(pill, (20, 30, 70, 150), pill.get_rect(), border_radius=icon + 8)
-        x, y = center
-        surface.blit(pill, pill.get_rect(center=(int(x), int(y))))
-        art.draw_text(surface, text, 34, art.WHITE, center, outline=3)
-        left, right = x - width / 2 + 1.6 * icon, x + width / 2 - 1.6 * icon
-        art.draw_fist(surface, (left, y), icon * 0.8, art.WHITE)
-        art.draw_palm(surface, (right, y + icon * 0.2), icon * 0.75, art.WHITE)
+        hint = getattr(self, "_hint", None)
+        if hint is None:  # drawn once: the font and the pill would cost every frame
+            text = "bat the balls  -  or close your hand on one to catch it, open it to throw"
+            icon = 22
+            label = art.font(34).size(text)
+            hint = pygame.Surface((label[0] + 6 * icon, 2 * icon + 16), pygame.SRCALPHA)
+            rect = hint.get_rect()
+            pygame.draw.rect(hint, (20, 30, 70, 150), rect, border_radius=icon + 8)
+            art.draw_text(hint, text, 34, art.WHITE, rect.center, outline=3)
+            y = rect.centery
+            art.draw_fist(hint, (1.6 * icon, y), icon * 0.8, art.WHITE)
+            art.draw_palm(hint, (rect.width - 1.6 * icon, y + icon * 0.2), icon * 0.75, art.WHITE)
+            self._hint = hint
+        surface.blit(hint, hint.get_rect(center=(int(center[0]), int(center[1]))))
 
 
 class PlayScene(Scene):

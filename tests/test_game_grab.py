@@ -207,6 +207,19 @@ def test_hand_velocity_is_measured_over_the_throw_window():
     assert HandState(2, (0, 0, 0), (0.0, 0.0), 40.0).velocity() == (0.0, 0.0)
 
 
+def test_a_throw_has_the_swings_speed_not_the_slowing_as_the_hand_opens():
+    state = HandState(1, (0, 0, 0), (0.0, 0.0), 40.0)
+    x = 0.0
+    for i in range(12):  # 900 px/s for 0.4 s, then 3 frames slowing to a stop (the release lag)
+        x += 30.0 if i < 9 else 10.0 * (11 - i)
+        state.samples.append((i / 30, (x, 0.0)))
+    assert state.velocity()[0] < 500  # the last 0.1 s alone: the slowing hand
+    assert state.throw_velocity()[0] == pytest.approx(900.0, rel=0.1)
+    for i in range(12, 30):  # then it rests for 0.6 s: opening now just lets go
+        state.samples.append((i / 30, (x, 0.0)))
+    assert state.throw_velocity() == pytest.approx((0.0, 0.0))
+
+
 def test_world_throw_is_clamped_and_ghost_ends_when_clear():
     world = World(seed=1)
     world.set_hand(1, (300.0, 300.0), 60.0)

@@ -7,7 +7,7 @@ The arena position is ``norm_pos`` times the arena size, so the game works whate
 
 ``HANDGRAB`` / ``HANDRELEASE`` (a hand closed / opened) become :attr:`Hands.actions` for the
 physics: catch the ball under the hand, throw it with the hand's velocity, measured here from
-the events' capture timestamps over the last ``THROW_WINDOW`` seconds.
+the events' capture timestamps (see :meth:`HandState.throw_velocity`).
 
 When no camera opens, :class:`MouseHand` turns mouse motion into the very same events (and the
 left button into grab and release), so the rest of the game has a single code path.
@@ -15,6 +15,7 @@ left button into grab and release), so the rest of the game has a single code pa
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ MAX_CATCH_UP = 0.1  # s; never spread a hand's move over more than this
 # s of motion a throw's velocity is measured over: long enough to average 3 camera frames, short
 # enough to be the hand's speed at the moment it opens
 THROW_WINDOW = 0.1
+# s before the release a throw looks back for the hand's fastest window: handplay posts the
+# release 3 frames (100 ms) after the hand starts to open, and a throwing hand slows as it opens
+THROW_LOOKBACK = 0.15
 
 
 @dataclass
@@ -82,17 +86,41 @@ class HandState:
 
     def velocity(self, window: float = THROW_WINDOW) -> tuple[float, float]:
         """The hand's velocity over the last ``window`` seconds of events, arena px/s."""
-        if len(self.samples) < 2:
+        return _velocity(list(self.samples), window)
+
+    def throw_velocity(self) -> tuple[float, float]:
+        """What a ball is thrown with: the fastest ``THROW_WINDOW`` velocity among the windows
+        ending in the last ``THROW_LOOKBACK`` s (arena px/s), so the throw has the swing's speed
+        rather than the slower one of the hand opening at its end."""
+        samples = list(self.samples)
+        if len(samples) < 2:
             return 0.0, 0.0
-        t1, p1 = self.samples[-1]
-        t0, p0 = self.samples[-2]
-        for t, p in reversed(self.samples):  # the oldest sample still inside the window
-            if t < t1 - window - 1e-6:
+        newest = samples[-1][0]
+        best, best_speed = (0.0, 0.0), -1.0
+        for end in range(len(samples), 1, -1):
+            if samples[end - 1][0] < newest - THROW_LOOKBACK - 1e-6:
                 break
-            t0, p0 = t, p
-        if t1 - t0 <= 0:
-            return 0.0, 0.0
-        return (p1[0] - p0[0]) / (t1 - t0), (p1[1] - p0[1]) / (t1 - t0)
+            v = _velocity(samples[:end], THROW_WINDOW)
+            if math.hypot(*v) > best_speed:
+                best, best_speed = v, math.hypot(*v)
+        return best
+
+
+def _velocity(
+    samples: list[tuple[float, tuple[float, float]]], window: float
+) -> tuple[float, float]:
+    """Mean velocity from the oldest sample within ``window`` s of the newest to the newest."""
+    if len(samples) < 2:
+        return 0.0, 0.0
+    t1, p1 = samples[-1]
+    t0, p0 = samples[-2]
+    for t, p in reversed(samples):  # the oldest sample still inside the window
+        if t < t1 - window - 1e-6:
+            break
+        t0, p0 = t, p
+    if t1 - t0 <= 0:
+        return 0.0, 0.0
+    return (p1[0] - p0[0]) / (t1 - t0), (p1[1] - p0[1]) / (t1 - t0)
 
 
 class HandAction(NamedTuple):
@@ -186,12 +214,12 @@ class Hands:
             state = self.states.get(event.hand_id)
             if state is not None:
                 state.open = True
-                self.actions.append(HandAction("release", event.hand_id, state.velocity()))
+                self.actions.append(HandAction("release", event.hand_id, state.throw_velocity()))
             return "release"
         if event.type == handplay.HANDLEAVE:
             state = self.states.pop(event.hand_id, None)
             if state is not None and not state.open:  # handplay releases first; others may not
-                self.actions.append(HandAction("release", event.hand_id, state.velocity()))
+                self.actions.append(HandAction("release", event.hand_id, state.throw_velocity()))
             return "leave"
         return None
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <locale>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -208,16 +209,16 @@ std::vector<Peak> find_peaks(const cv::Mat& heat, float threshold, int max_peaks
     for (Peak& p : peaks) {
         // 3x3 weighted average of the cell centres; weights minus the window's minimum, since
         // raw values (never zero at the neighbours) pull the average toward the centre cell.
-        float floor = std::numeric_limits<float>::infinity();
+        float lowest = std::numeric_limits<float>::infinity();
         for (int dr = -1; dr <= 1; ++dr)
             for (int dc = -1; dc <= 1; ++dc)
                 if (std::isfinite(at(p.row + dr, p.col + dc)))
-                    floor = std::min(floor, at(p.row + dr, p.col + dc));
+                    lowest = std::min(lowest, at(p.row + dr, p.col + dc));
         float total = 0, sx = 0, sy = 0;
         for (int dr = -1; dr <= 1; ++dr) {
             for (int dc = -1; dc <= 1; ++dc) {
                 const float v = at(p.row + dr, p.col + dc);
-                const float w = std::isfinite(v) ? v - floor : 0.0f;
+                const float w = std::isfinite(v) ? v - lowest : 0.0f;
                 total += w;
                 sx += w * dc;
                 sy += w * dr;

@@ -125,6 +125,12 @@ def test_cli_writes_the_files(tmp_path, capsys):
         "hand.json",
         "hand_deploy_160x96.onnx",
     ]
+    main([str(model), "--out", str(tmp_path / "o"), "--size", "128x64"])  # a new size
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        "hand.json",
+        "hand_deploy_128x64.onnx",
+        "hand_deploy_64x128.onnx",
+    ]
 
 
 def test_shipped_deployment_files_match_the_shipped_model():

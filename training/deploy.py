@@ -58,7 +58,7 @@ PARITY_TOLERANCE = 1e-4
 SIDECAR_VERSION = 1
 
 
-def deployment_name(input_size: tuple[int, int]) -> str:
+def deployment_name(input_size: tuple[int | str, int | str]) -> str:
     """The file name of the deployment model for ``input_size``: ``hand_deploy_WxH.onnx``."""
     return f"hand_deploy_{input_size[0]}x{input_size[1]}.onnx"
 
@@ -80,7 +80,8 @@ def write_deployment(
             feeds portrait frames; the C++ detector picks by the frame's orientation.
 
     Returns:
-        The path of the sidecar ``hand.json``.
+        The path of the sidecar ``hand.json``. Other ``hand_deploy_*.onnx`` files in
+        ``out_dir`` (an earlier model's sizes) are removed.
 
     Raises:
         ValueError: the model lacks handplay metadata, or the size is not a stride multiple.
@@ -127,6 +128,11 @@ def write_deployment(
     }
     path = out_dir / SIDECAR
     path.write_text(json.dumps(sidecar, indent=2) + "\n")
+    # a new model at another size must not leave the old files beside it, looking current
+    listed = {entry["file"] for entry in entries}
+    for stale in out_dir.glob(deployment_name(("*", "*"))):
+        if stale.name not in listed:
+            stale.unlink()
     return path
 
 

@@ -292,7 +292,9 @@ std::vector<Detection> Detector::detect(const cv::Mat& frame) {
     const int rw = std::min(m.width, static_cast<int>(std::nearbyint(w * s)));
     const int rh = std::min(m.height, static_cast<int>(std::nearbyint(h * s)));
     cv::Mat roi = m.canvas(cv::Rect(0, 0, rw, rh));
-    cv::resize(frame, roi, cv::Size(rw, rh), 0, 0, cv::INTER_LINEAR);
+    // fx = fy = s and no size: OpenCV then samples at exactly s (given a size it would use
+    // rw / w, rh / h) and makes round(w * s) x round(h * s), the roi's size, in place
+    cv::resize(frame, roi, cv::Size(), s, s, cv::INTER_LINEAR);
     CV_Assert(roi.data == m.canvas.data);  // resized in place, not into a new buffer
     if (rh < m.height) m.canvas.rowRange(rh, m.height).setTo(cv::Scalar::all(0));
     if (rw < m.width) m.canvas(cv::Rect(rw, 0, m.width - rw, rh)).setTo(cv::Scalar::all(0));

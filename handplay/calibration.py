@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sys
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from handplay.atomic import remove_stale_temporaries, write_atomic
+from handplay.reach import DEFAULT_REACH, check_reach
 from handplay.smoothing import Smoothing, is_number
 from handplay.sources import check_camera
 
@@ -36,6 +38,10 @@ __all__ = ["Calibration", "Smoothing", "config_dir", "default_path"]
 CONFIG_ENV = "HANDPLAY_CONFIG_DIR"
 FORMAT = 1  # the calibration file's "format"; a file with another number is refused
 _FILE_NAME = "calibration.json"
+#: The detector reads the play area plus this margin on every side, as a fraction of the frame
+#: height: about one hand radius at arm's length from a webcam, so a hand whose centre is just
+#: inside the area is seen whole, and a hand entering it is tracked before it crosses the edge.
+PLAY_AREA_MARGIN = 0.06
 _FIX = "fix the file, or recalibrate (python -m handplay.calibrate, or C in the game)"
 
 
@@ -50,6 +56,9 @@ class Calibration:
             rectangle of the camera view is stretched onto the whole screen.
         threshold: peak threshold, or ``None`` for the model's recommended one.
         smoothing: the One Euro filter settings.
+        reach: how far away players stand: ``"near"`` (320×192 model input, the default),
+            ``"room"`` (480×288), ``"hall"`` (640×384) or an explicit ``"WxH"`` (multiples of
+            the model's stride); see :mod:`handplay.reach`.
     """
 
     camera: int | str = 0
@@ -57,6 +66,7 @@ class Calibration:
     play_area: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
     threshold: float | None = None
     smoothing: Smoothing = field(default_factory=Smoothing)
+    reach: str = DEFAULT_REACH
 
     def __post_init__(self) -> None:
         check_camera(self.camera)
@@ -78,6 +88,7 @@ class Calibration:
             )
         if not isinstance(self.smoothing, Smoothing):
             raise ValueError(f"smoothing must be a Smoothing, not {self.smoothing!r}")
+        check_reach(self.reach)
 
     def to_view(self, x: float, y: float, frame_size: tuple[int, int]) -> tuple[float, float]:
         """Camera pixel ``(x, y)`` to view coordinates (0..1, mirrored if ``mirror``)."""
@@ -104,6 +115,32 @@ class Calibration:
         sx = screen_size[0] / (frame_size[0] * (x1 - x0))
         sy = screen_size[1] / (frame_size[1] * (y1 - y0))
         return 0.5 * (sx + sy)
+
+    def detection_roi(
+        self, frame_size: tuple[int, int], margin: float = PLAY_AREA_MARGIN
+    ) -> tuple[int, int, int, int]:
+        """The part of the camera frame the detector reads: the play area plus ``margin``.
+
+        Args:
+            frame_size: the camera frame's ``(width, height)``.
+            margin: added on every side, as a fraction of the frame height.
+
+        Returns:
+            ``(x0, y0, x1, y1)`` in camera pixels (not mirrored; half-open, clipped to the
+            frame), for :meth:`handplay.Detector.detect`'s ``roi``.
+        """
+        w, h = frame_size
+        x0, y0, x1, y1 = self.play_area
+        if self.mirror:  # view x runs right to left across the camera frame
+            x0, x1 = 1.0 - x1, 1.0 - x0
+        m = margin * h
+        # outward to whole pixels: the roi always holds the whole play area
+        return (
+            max(0, math.floor(x0 * w - m)),
+            max(0, math.floor(y0 * h - m)),
+            min(w, math.ceil(x1 * w + m)),
+            min(h, math.ceil(y1 * h + m)),
+        )
 
     def with_changes(self, **changes: object) -> Calibration:
         """A copy with some fields replaced (the calibration screen edits this way)."""

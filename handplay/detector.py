@@ -6,6 +6,12 @@ is padded with black. Input and output sizes are rounded up to a multiple of the
 A frame pixel ``x_f`` lands at input pixel ``x_in = (x_f + 0.5)·s − 0.5`` (pixel centres at
 integer coordinates, as ``cv2.resize`` samples them), and heatmap cell ``j`` is centred at input
 pixel ``(j + 0.5)·stride − 0.5`` (the model contract in DESIGN.md).
+
+**Region of interest.** ``detect(frame, roi=(x0, y0, x1, y1))`` reads only that rectangle of
+the frame (integer pixels, half-open): the crop is letterboxed in place of the frame, so a
+frame pixel ``x_f`` lands at input pixel ``(x_f − x0 + 0.5)·s − 0.5`` with ``s`` the crop's
+scale, and a detection at crop pixel ``x_c`` is at frame pixel ``x_c + x0``. :class:`handplay.Input`
+passes the calibration's play area plus a margin (:meth:`handplay.Calibration.detection_roi`).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import onnxruntime as ort
 
 from handplay import contract as c
 from handplay.peaks import Detection, blob_radius, find_peaks
+from handplay.reach import check_reach, reach_size
 from handplay.sources import parse_size
 
 log = logging.getLogger(__name__)
@@ -53,6 +60,9 @@ class Detector:
             portrait too (width and height swapped): the same pixel count and speed, but the
             frame fills the input instead of a third of it, so its hands get 1.8x the pixels.
             Landscape frames (every webcam) are unaffected.
+        reach: the input size as a reach (:mod:`handplay.reach`): ``"near"`` (the model's own
+            size), ``"room"`` (×1.5), ``"hall"`` (×2) or ``"WxH"`` (multiples of the stride);
+            give ``reach`` or ``input_size``, not both.
 
     Raises:
         ModelError: the file is missing, not ONNX, or breaks the contract (the message says what
@@ -76,6 +86,7 @@ class Detector:
         max_hands: int = 8,
         match_orientation: bool = True,
         open_threshold: float | None = None,
+        reach: str | None = None,
     ) -> None:
         if threads < 1:
             raise ValueError(f"threads must be at least 1, not {threads}")
@@ -87,6 +98,13 @@ class Detector:
             len(input_size) == 2 and all(isinstance(v, int) and v > 0 for v in input_size)
         ):
             raise ValueError(f"input_size must be (width, height) above 0, not {input_size!r}")
+        if reach is not None:
+            check_reach(reach)
+            if input_size is not None:
+                raise ValueError(
+                    f"give reach or input_size, not both (reach {reach!r}, input_size "
+                    f"{input_size!r})"
+                )
         self.path = Path(model) if model is not None else DEFAULT_MODEL
         self.session = _open_session(self.path, threads)
         meta = self.session.get_modelmeta().custom_metadata_map
@@ -94,7 +112,12 @@ class Detector:
         #: The model's contract format: "1" (open hands only) or "2" (every hand + ``open``).
         self.format = meta[c.FORMAT]
         self.stride = int(meta[c.STRIDE])
-        size = input_size or parse_size(meta[c.INPUT_SIZE])
+        #: The input size the model was trained for (its ``handplay.input_size``).
+        self.model_size = parse_size(meta[c.INPUT_SIZE])
+        if reach is not None:
+            size = reach_size(reach, self.model_size, self.stride)
+        else:
+            size = input_size or self.model_size
         self.input_size = (c.round_up(size[0], self.stride), c.round_up(size[1], self.stride))
         self.threshold = float(threshold if threshold is not None else meta[c.THRESHOLD])
         #: Format 2: the open score above which a hand is open; None for format 1.
@@ -132,8 +155,10 @@ class Detector:
             self._canvases[size] = (canvas, tensor)
         return self._canvases[size]
 
-    def _preprocess(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
-        """BGR uint8 H×W×3 -> (1×3×H_in×W_in float32 RGB 0..1, scale s)."""
+    def _preprocess(
+        self, frame: np.ndarray, roi: tuple[int, int, int, int] | None = None
+    ) -> tuple[np.ndarray, float, np.ndarray]:
+        """BGR uint8 H×W×3 -> (1×3×H_in×W_in float32 RGB 0..1, scale s, the part read)."""
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError(
                 f"frame must be an H×W×3 uint8 BGR image, not shape {frame.shape} {frame.dtype}"
@@ -141,10 +166,14 @@ class Detector:
         h, w = frame.shape[:2]
         if h == 0 or w == 0:
             raise ValueError(f"frame is empty ({w}x{h} pixels); a frame needs at least one pixel")
+        if roi is not None:
+            x0, y0, x1, y1 = check_roi(roi, (w, h))
+            frame = frame[y0:y1, x0:x1]  # a view: cv2.resize reads it in place
+            h, w = y1 - y0, x1 - x0
         size = c.oriented_size((w, h), self.input_size, self.match_orientation)
         self._canvas, tensor = self._canvas_for(size)
         _, s = c.letterbox(frame, size, out=self._canvas)
-        return c.to_input(self._canvas, out=tensor), s
+        return c.to_input(self._canvas, out=tensor), s, frame
 
     def _infer(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """(heatmap, size or None, open or None), each one ``h×w`` grid."""
@@ -163,49 +192,68 @@ class Detector:
 
     # ---- public ---------------------------------------------------------------------------
 
-    def heatmap(self, frame: np.ndarray) -> np.ndarray:
-        """The model's confidence grid for ``frame``, cropped to the part that covers it.
+    def heatmap(
+        self, frame: np.ndarray, roi: tuple[int, int, int, int] | None = None
+    ) -> np.ndarray:
+        """The model's confidence grid for ``frame`` (or its ``roi``), cropped to the part that
+        covers it.
 
         Args:
             frame: H×W×3 uint8 BGR image.
+            roi: ``(x0, y0, x1, y1)``, see :meth:`detect`; the grid then covers the roi only.
 
         Returns:
             float32 array (rows × cols), values 0..1; cell ``(i, j)`` covers frame pixels around
-            ``((j + 0.5)·stride / s, (i + 0.5)·stride / s)`` (see the module docstring).
+            ``(x0 + (j + 0.5)·stride / s, y0 + (i + 0.5)·stride / s)`` (module docstring).
         """
-        tensor, s = self._preprocess(frame)
+        tensor, s, part = self._preprocess(frame, roi)
         heat = self._infer(tensor)[0]
-        rows, cols = self._valid_cells(frame.shape, s)
+        rows, cols = self._valid_cells(part.shape, s)
         return heat[:rows, :cols]
 
-    def detect(self, frame: np.ndarray) -> list[Detection]:
+    def detect(
+        self, frame: np.ndarray, roi: tuple[int, int, int, int] | None = None
+    ) -> list[Detection]:
         """Hands in ``frame``, strongest first, in frame pixels.
 
         Args:
             frame: H×W×3 uint8 BGR image (as ``cv2.VideoCapture`` gives).
+            roi: ``(x0, y0, x1, y1)`` integer frame pixels, ``0 <= x0 < x1 <= W`` and
+                ``0 <= y0 < y1 <= H``: read only the columns ``x0..x1-1`` and rows
+                ``y0..y1-1`` (e.g. the play area: :meth:`Calibration.detection_roi
+                <handplay.Calibration.detection_roi>`). The crop is what gets resized into the
+                input, so its hands get more pixels; positions are still frame pixels. ``None``
+                reads the whole frame.
 
         Returns:
             Up to ``max_hands`` :class:`Detection` values.
-        """
-        return self.detect_with_heatmap(frame)[0]
 
-    def detect_with_heatmap(self, frame: np.ndarray) -> tuple[list[Detection], np.ndarray]:
+        Raises:
+            ValueError: a frame that is not H×W×3 uint8, or a ``roi`` outside it.
+        """
+        return self.detect_with_heatmap(frame, roi)[0]
+
+    def detect_with_heatmap(
+        self, frame: np.ndarray, roi: tuple[int, int, int, int] | None = None
+    ) -> tuple[list[Detection], np.ndarray]:
         """:meth:`detect` and :meth:`heatmap` from one inference (for previews)."""
         t0 = time.perf_counter()
-        tensor, s = self._preprocess(frame)
+        tensor, s, part = self._preprocess(frame, roi)
         t1 = time.perf_counter()
         heat, size, openness = self._infer(tensor)
         t2 = time.perf_counter()
-        rows, cols = self._valid_cells(frame.shape, s)
+        rows, cols = self._valid_cells(part.shape, s)
         heat = heat[:rows, :cols]
         peaks = find_peaks(heat, self.threshold, self.max_hands)
         if size is not None:
             radius_in = size[peaks.row, peaks.col]  # input pixels, read at the peak cell
         else:
             radius_in = blob_radius(heat, peaks) * self.stride
-        # cell -> input pixel -> frame pixel (module docstring)
-        xs = ((peaks.x + 0.5) * self.stride) / s - 0.5
-        ys = ((peaks.y + 0.5) * self.stride) / s - 0.5
+        # cell -> input pixel -> crop pixel -> frame pixel (module docstring)
+        x0, y0 = (roi[0], roi[1]) if roi is not None else (0, 0)
+        # in float64: float32 would round a position near x = 300 to 3e-5 px
+        xs = ((peaks.x.astype(np.float64) + 0.5) * self.stride) / s - 0.5 + x0
+        ys = ((peaks.y.astype(np.float64) + 0.5) * self.stride) / s - 0.5 + y0
         opens = (
             openness[peaks.row, peaks.col].tolist() if openness is not None
             else [None] * len(peaks.score)
@@ -221,6 +269,26 @@ class Detector:
             "peaks": (t3 - t2) * 1e3,
         }
         return detections, heat
+
+
+def check_roi(roi: tuple[int, int, int, int], frame_wh: tuple[int, int]) -> tuple[int, ...]:
+    """``roi`` as four ints, checked against a ``frame_wh`` frame.
+
+    Raises:
+        ValueError: not four integers with ``0 <= x0 < x1 <= W`` and ``0 <= y0 < y1 <= H``.
+    """
+    w, h = frame_wh
+    if not (
+        len(roi) == 4
+        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in roi)
+        and 0 <= roi[0] < roi[2] <= w
+        and 0 <= roi[1] < roi[3] <= h
+    ):
+        raise ValueError(
+            f"roi must be (x0, y0, x1, y1) integer pixels with 0 <= x0 < x1 <= {w} and "
+            f"0 <= y0 < y1 <= {h} for this {w}x{h} frame, not {roi!r}"
+        )
+    return tuple(int(v) for v in roi)
 
 
 def _open_session(path: Path, threads: int) -> ort.InferenceSession:
@@ -240,6 +308,9 @@ def _open_session(path: Path, threads: int) -> ort.InferenceSession:
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # No busy-waiting between inferences: with threads > 1 the spinning pool burns the game's
+    # core (measured: twice the CPU per inference at 2 threads); at 1 thread there is no pool.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3  # onnxruntime's warnings are not the user's business
     try:

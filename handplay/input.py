@@ -13,12 +13,14 @@ from collections import deque
 from collections.abc import Iterable
 from typing import NamedTuple
 
+import cv2
 import numpy as np
 import pygame
 
 from handplay.calibration import Calibration
 from handplay.detector import Detector
 from handplay.events import EventPoster, reserve_event_types
+from handplay.reach import check_reach
 from handplay.smoothing import OneEuroFilter
 from handplay.sources import Frame, FrameSource, open_source
 from handplay.tracking import ENTER_FRAMES, LEAVE_FRAMES, OPEN_FRAMES, Track, Tracker
@@ -118,8 +120,11 @@ class Input:
             ``HANDRELEASE`` (needs ``pygame.init()`` first); False to use only ``hands`` (e.g.
             benchmarks, other frameworks).
         threads: onnxruntime threads (1 leaves the other cores to the game).
-        input_size: ``(width, height)`` frames are resized into for the model; ``None`` for the
-            size it was trained for. Larger finds smaller (farther) hands and costs more time.
+        input_size: ``(width, height)`` frames are resized into for the model; ``None`` to
+            take it from ``reach``. Larger finds smaller (farther) hands and costs more time.
+        reach: ``"near"``, ``"room"``, ``"hall"`` or ``"WxH"`` (:mod:`handplay.reach`): picks
+            the model's input size; ``None`` for the calibration's ``reach``. Give ``reach`` or
+            ``input_size``, not both.
         paced: play video files (and frame iterables, at 30 fps) at their frame rate like a
             camera (True), or as fast as possible (False: tests, benchmarks).
         enter_frames, leave_frames: hysteresis, see :mod:`handplay.tracking`.
@@ -160,6 +165,7 @@ class Input:
         enter_frames: int = ENTER_FRAMES,
         leave_frames: int = LEAVE_FRAMES,
         open_frames: int = OPEN_FRAMES,
+        reach: str | None = None,
     ) -> None:
         if max_hands < 1:
             raise ValueError(f"max_hands must be at least 1, not {max_hands}")
@@ -173,6 +179,14 @@ class Input:
         self.post_events = post_events
         self.threads = threads
         self.input_size = input_size
+        if reach is not None:
+            check_reach(reach)
+            if input_size is not None:
+                raise ValueError(
+                    f"give reach or input_size, not both (reach {reach!r}, input_size "
+                    f"{input_size!r})"
+                )
+        self.reach = reach
         self.paced = paced
         self._hysteresis = (enter_frames, leave_frames)
         if open_frames < 1:
@@ -188,6 +202,8 @@ class Input:
         self._hands: tuple[Hand, ...] = ()
         self._latest_frame: np.ndarray | None = None
         self._latest_heatmap: np.ndarray | None = None
+        self._latest_roi: tuple[int, int, int, int] | None = None
+        self._rois: dict[tuple[int, int], tuple[int, int, int, int] | None] = {}
         self._timings: deque[FrameTiming] = deque(maxlen=1000)
         self._frames = 0
         self._lost_count = 0
@@ -214,10 +230,13 @@ class Input:
         reserve_event_types()
         cal = self._calibration_arg
         self.calibration = cal if isinstance(cal, Calibration) else Calibration.load(cal)
+        # an explicit input_size wins; otherwise the reach asked for, or the calibration's
+        reach = None if self.input_size is not None else self.reach or self.calibration.reach
         self.detector = Detector(
             self._model,
             threads=self.threads,
             input_size=self.input_size,
+            reach=reach,
             threshold=self.calibration.threshold,
             max_hands=self.max_hands,
         )
@@ -311,6 +330,12 @@ class Input:
         return self._latest_heatmap
 
     @property
+    def latest_roi(self) -> tuple[int, int, int, int] | None:
+        """The part of :attr:`latest_frame` the detector read and :attr:`latest_heatmap`
+        covers: ``(x0, y0, x1, y1)`` camera pixels (the play area plus a margin), or None."""
+        return self._latest_roi
+
+    @property
     def stats(self) -> Stats:
         """Running :class:`Stats`."""
         newest = self._timings[-1].done if self._timings else 0.0
@@ -356,6 +381,10 @@ class Input:
             raise error
 
     def _run(self) -> None:
+        # OpenCV's own thread pool would run the resize on every core, competing with the game
+        # for a few microseconds' gain; the setting is process-wide, so it is put back after.
+        cv_threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
         try:
             while not self._stop.is_set():
                 frame = self.source.read(timeout=0.1)
@@ -377,6 +406,7 @@ class Input:
             except Exception:  # noqa: BLE001 - the first error is the one to report
                 pass
         finally:
+            cv2.setNumThreads(cv_threads)
             self._done.set()
 
     def _hand(self, track: Track, frame_size: tuple[int, int]) -> Hand:
@@ -417,15 +447,17 @@ class Input:
 
     def _process(self, frame: Frame) -> None:
         cpu0 = time.thread_time()
-        detections, heatmap = self.detector.detect_with_heatmap(frame.image)
+        size = (frame.image.shape[1], frame.image.shape[0])
+        roi = self._roi(size)
+        detections, heatmap = self.detector.detect_with_heatmap(frame.image, roi)
         t_detected = time.perf_counter()
         update = self._tracker.update(detections, frame.timestamp)
-        size = (frame.image.shape[1], frame.image.shape[0])
         entered = {t.track_id for t in update.entered}
         flipped = {t.track_id for t in update.flipped}
         hands = tuple(self._hand(t, size) for t in self._tracker.tracks if t.entered)
         self._hands = hands
         self._latest_frame, self._latest_heatmap = frame.image, heatmap
+        self._latest_roi = roi or (0, 0) + size
         if self.post_events:
             self._poster.flush()
             for t in update.left:
@@ -458,6 +490,14 @@ class Input:
                 cpu=(time.thread_time() - cpu0) * 1e3,
             )
         )
+
+    def _roi(self, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+        """The detector's crop for a frame size: the play area plus a margin; None when that
+        is the whole frame."""
+        if size not in self._rois:
+            roi = self.calibration.detection_roi(size)
+            self._rois[size] = None if roi == (0, 0) + size else roi
+        return self._rois[size]
 
     def _tracker_seen(self, hand_id: int) -> bool:
         """True if the hand was detected this frame (a coasting hand posts no HANDMOVE)."""

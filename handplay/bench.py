@@ -1,15 +1,20 @@
 """Benchmark the input pipeline: ``python -m handplay.bench [--model PATH] [--source PATH]``.
 
-Runs :class:`handplay.Input` (posting real pygame events to a dummy display) over a video file,
-or over a rendered clip of moving red discs when no ``--source`` is given, and prints the
-per-stage milliseconds (preprocess, inference, peaks, tracking+events), the capture → event
-latency (p50, p95) and the worker thread's CPU time per frame.
+Prints two tables on 640×480 and 800×600 frames (``--frame-sizes``):
+
+1. the detector alone, at each reach (``near``, ``room``, ``hall``): the median milliseconds of
+   its stages (preprocess, inference, peaks) and of the whole ``Detector.detect`` call, on one
+   thread, as the input thread runs it;
+2. :class:`handplay.Input` (posting real pygame events to a dummy display) over a rendered clip
+   of two moving red discs at each frame size, or over a video file (``--source``): the
+   per-stage milliseconds, the capture → event latency (p50, p95) and the input thread's CPU
+   time per frame.
 
 Examples::
 
-    python -m handplay.bench                                   # shipped model, synthetic clip
+    python -m handplay.bench                                   # shipped model, synthetic clips
     python -m handplay.bench --test-model --size 320x180       # the tests' red-disc model
-    python -m handplay.bench --model my.onnx --size 640x360    # any model, any input size
+    python -m handplay.bench --model my.onnx --reach hall      # any model, any reach
     python -m handplay.bench --source clip.mp4 --fast          # a recording, unpaced
     python -m handplay.bench --peaks       # sub-cell refinement accuracy on synthetic blobs
     python -m handplay.bench --smoothing   # jitter and lag of the filters on synthetic paths
@@ -20,21 +25,128 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from handplay.sources import argument_type, parse_size
 
 
-def _synthetic_clip(frames: int) -> list[np.ndarray]:
-    from handplay.testing import disc_clip, linear_path
+def _synthetic_clip(frames: int, size: tuple[int, int] = (640, 360)) -> Iterator[np.ndarray]:
+    """Two discs crossing a ``size`` frame (the paths of a 640×360 frame, scaled), drawn on one
+    pre-rendered background: a few MB whatever the length, and cheap to draw per frame."""
+    from handplay.testing import DISC_BGR, linear_path, render_disc_frame
 
+    k = size[0] / 640
     tracks = [
-        linear_path((80, 200), (560, 260), frames, radius=28),
-        linear_path((600, 100), (100, 300), frames, radius=18),
+        linear_path((80 * k, 200 * k), (560 * k, 260 * k), frames, radius=28 * k),
+        linear_path((600 * k, 100 * k), (100 * k, 300 * k), frames, radius=18 * k),
     ]
-    return disc_clip(tracks, (640, 360), frames)
+    background = render_disc_frame(size, [])
+    for i in range(frames):
+        frame = background.copy()
+        for track in tracks:
+            x, y, r = track(i)[:3]
+            centre = (round(x * 16), round(y * 16))  # 1/16 px (shift=4), as render_disc_frame
+            cv2.circle(frame, centre, round(r * 16), DISC_BGR, -1, cv2.LINE_AA, 4)
+        yield frame
+
+
+def _detector_table(
+    model: str | os.PathLike[str] | None,
+    reaches: list[str],
+    frame_sizes: list[tuple[int, int]],
+    calls: int,
+    threads: int,
+) -> None:
+    """Print the detector-alone table: median ms per stage and per ``detect`` call."""
+    import time
+
+    from handplay.detector import Detector
+
+    cv_threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)  # as the input thread runs it
+    print(f"detector alone, median of {calls} calls ({threads} onnxruntime thread(s)):")
+    print("| frame | reach | input | preprocess ms | inference ms | peaks ms | detect ms |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    try:
+        for reach in reaches:
+            det = Detector(model, threads=threads, reach=reach)
+            for w, h in frame_sizes:
+                frame = next(_synthetic_clip(1, (w, h)))
+                stages: dict[str, list[float]] = {"preprocess": [], "inference": [], "peaks": []}
+                total = []
+                for i in range(calls + 10):
+                    t0 = time.perf_counter()
+                    det.detect(frame)
+                    t1 = time.perf_counter()
+                    if i >= 10:  # warm-up
+                        total.append((t1 - t0) * 1e3)
+                        for k in stages:
+                            stages[k].append(det.timings[k])
+                iw, ih = det.input_size
+                cells = " | ".join(f"{np.median(stages[k]):.2f}" for k in stages)
+                print(f"| {w}x{h} | {reach} | {iw}x{ih} | {cells} | {np.median(total):.2f} |")
+    finally:
+        cv2.setNumThreads(cv_threads)
+
+
+def _input_run(
+    args: argparse.Namespace, source: object, frame_size: tuple[int, int] | None
+) -> bool:
+    """Run Input over one source and print its stage table; False if no frame was processed."""
+    import pygame
+
+    import handplay
+
+    inp = handplay.Input(
+        source,
+        model=args.model,
+        calibration=handplay.Calibration(),
+        screen_size=(1280, 720),
+        threads=args.threads,
+        paced=not args.fast,
+        input_size=args.size,
+        reach=None if args.size else args.reach,
+    )
+    inp.start()
+    events = 0
+    while inp.running:
+        events += len(pygame.event.get())
+        pygame.time.wait(5)
+    inp.wait()
+    inp.stop()
+    events += len(pygame.event.get())
+    timings = inp.timings[5:]  # skip warm-up
+    if not timings:
+        print("error: no frames were processed", file=sys.stderr)
+        return False
+    det = inp.detector
+    frames = f"{frame_size[0]}x{frame_size[1]} frames" if frame_size else "frames"
+    print(
+        f"model {det.path.name}, input {det.input_size[0]}x{det.input_size[1]}, "
+        f"stride {det.stride}, {args.threads} thread(s), {len(timings)} {frames}, "
+        f"{events} events, {'unpaced' if args.fast else 'paced at the source fps'}"
+    )
+    rows = [
+        ("preprocess", "preprocess"),
+        ("inference", "inference"),
+        ("peaks", "peaks"),
+        ("tracking + events", "tracking"),
+        ("capture -> event latency", "latency"),
+        ("worker CPU per frame", "cpu"),
+    ]
+    print(f"{'stage':<26}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}")
+    for label, field in rows:
+        values = np.array([getattr(t, field) for t in timings])
+        print(
+            f"{label:<26}{np.percentile(values, 50):9.2f}{np.percentile(values, 95):9.2f}"
+            f"{values.mean():9.2f}"
+        )
+    print()
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,13 +162,25 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="use handplay.testing's red-disc model (needs the onnx package)",
     )
-    parser.add_argument("--source", help="video file (default: a synthetic 640x360 clip)")
+    parser.add_argument("--source", help="video file (default: synthetic clips)")
     parser.add_argument(
         "--size",
         type=argument_type(parse_size),
-        help="model input size WxH (default: the model's own)",
+        help="model input size WxH for the Input runs (default: from --reach)",
+    )
+    parser.add_argument(
+        "--reach", default="near", help="reach for the Input runs (near, room, hall, WxH)"
+    )
+    parser.add_argument(
+        "--frame-sizes",
+        type=argument_type(lambda v: [parse_size(x) for x in v.split(",")]),
+        default=[(640, 480), (800, 600)],
+        help="synthetic frame sizes, comma-separated (default: 640x480,800x600)",
     )
     parser.add_argument("--frames", type=int, default=300, help="synthetic clip length")
+    parser.add_argument(
+        "--calls", type=int, default=200, help="detect calls per row of the detector table"
+    )
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
     parser.add_argument(
         "--fast",
@@ -94,53 +218,22 @@ def main(argv: list[str] | None = None) -> int:
         from handplay.testing import make_disc_model
 
         args.model = make_disc_model(Path(tempfile.mkdtemp()) / "disc.onnx")
-    source = args.source or _synthetic_clip(args.frames)
-    inp = handplay.Input(
-        source,
-        model=args.model,
-        calibration=handplay.Calibration(),
-        screen_size=(1280, 720),
-        threads=args.threads,
-        paced=not args.fast,
-        input_size=args.size,
-    )
+    reaches = ["near", "room", "hall"]
     try:
-        inp.start()
+        if args.calls > 0:
+            _detector_table(args.model, reaches, args.frame_sizes, args.calls, args.threads)
+            print()
+        sources = (
+            [(args.source, None)]
+            if args.source
+            else [(_synthetic_clip(args.frames, size), size) for size in args.frame_sizes]
+        )
+        for source, size in sources:
+            if not _input_run(args, source, size):
+                return 1
     except (handplay.ModelError, handplay.SourceError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    events = 0
-    while inp.running:
-        events += len(pygame.event.get())
-        pygame.time.wait(5)
-    inp.wait()
-    inp.stop()
-    events += len(pygame.event.get())
-    timings = inp.timings[5:]  # skip warm-up
-    if not timings:
-        print("error: no frames were processed", file=sys.stderr)
-        return 1
-    det = inp.detector
-    print(
-        f"model {det.path.name}, input {det.input_size[0]}x{det.input_size[1]}, "
-        f"stride {det.stride}, {args.threads} thread(s), {len(timings)} frames, "
-        f"{events} events, {'unpaced' if args.fast else 'paced at the source fps'}"
-    )
-    rows = [
-        ("preprocess", "preprocess"),
-        ("inference", "inference"),
-        ("peaks", "peaks"),
-        ("tracking + events", "tracking"),
-        ("capture -> event latency", "latency"),
-        ("worker CPU per frame", "cpu"),
-    ]
-    print(f"{'stage':<26}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}")
-    for label, field in rows:
-        values = np.array([getattr(t, field) for t in timings])
-        print(
-            f"{label:<26}{np.percentile(values, 50):9.2f}{np.percentile(values, 95):9.2f}"
-            f"{values.mean():9.2f}"
-        )
     pygame.quit()
     return 0
 

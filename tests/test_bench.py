@@ -15,34 +15,58 @@ STAGES = (
 )
 
 
-def _stage_rows(out: str) -> dict[str, tuple[float, float, float]]:
-    rows = {}
-    for stage in STAGES:
-        [line] = [x for x in out.splitlines() if x.startswith(stage + " ")]
-        p50, p95, mean = (float(v) for v in line[len(stage) :].split())
-        rows[stage] = (p50, p95, mean)
-    return rows
+def _stage_tables(out: str) -> list[tuple[re.Match, dict[str, tuple[float, float, float]]]]:
+    """Each Input run's header and its stage rows (p50, p95, mean)."""
+    pattern = r"input (\d+)x(\d+), stride 4, 1 thread\(s\), (\d+) (\d+)x(\d+) frames, (\d+) events"
+    tables = []
+    for block in out.split("\n\n"):
+        header = re.search(pattern, block)
+        if header is None:
+            continue
+        rows = {}
+        for stage in STAGES:
+            [line] = [x for x in block.splitlines() if x.startswith(stage + " ")]
+            p50, p95, mean = (float(v) for v in line[len(stage) :].split())
+            rows[stage] = (p50, p95, mean)
+        tables.append((header, rows))
+    return tables
+
+
+def _detector_rows(out: str) -> list[list[str]]:
+    lines = out.split("detector alone")[1].split("\n\n")[0].splitlines()
+    return [[c.strip() for c in x.strip("|").split("|")] for x in lines[3:]]
 
 
 def test_bench_measures_every_stage_at_the_input_size_asked_for(disc_model, capsys):
-    # 160x96 is not the disc model's own 320x180: the figures must be for the size asked for
-    argv = ["--model", str(disc_model), "--frames", "30", "--fast", "--size", "160x96"]
-    assert bench.main(argv) == 0
+    # 240x180 is not the disc model's own 320x180: the figures must be for the size asked for
+    argv = ["--model", str(disc_model), "--frames", "30", "--fast", "--size", "240x180"]
+    assert bench.main(argv + ["--calls", "3"]) == 0
     out = capsys.readouterr().out
-    pattern = r"input (\d+)x(\d+), stride 4, 1 thread\(s\), (\d+) frames, (\d+) events"
-    header = re.search(pattern, out)
-    assert header is not None, out
-    assert header.group(1, 2) == ("160", "96")
-    assert int(header.group(3)) == 30 - 5  # every frame of the clip but the 5 warm-up ones
-    assert int(header.group(4)) > 2 * 25  # two discs: an enter, moves and a leave each
-    rows = _stage_rows(out)
-    for stage, (p50, p95, mean) in rows.items():
-        assert 0 <= p50 <= p95, stage
-        assert mean >= 0, stage
-    assert rows["inference"][0] > 0 and rows["worker CPU per frame"][0] > 0
-    # latency includes the stages before it: detection, tracking and posting events
-    detect = sum(rows[s][2] for s in ("preprocess", "inference", "peaks", "tracking + events"))
-    assert rows["capture -> event latency"][2] >= 0.9 * detect
+    tables = _stage_tables(out)
+    # one run per frame size the issue names
+    assert [h.group(4, 5) for h, _ in tables] == [("640", "480"), ("800", "600")], out
+    for header, rows in tables:
+        assert header.group(1, 2) == ("240", "180")
+        assert int(header.group(3)) == 30 - 5  # every frame of the clip but the 5 warm-up ones
+        assert int(header.group(6)) > 2 * 25  # two discs: an enter, moves and a leave each
+        for stage, (p50, p95, mean) in rows.items():
+            assert 0 <= p50 <= p95, stage
+            assert mean >= 0, stage
+        assert rows["inference"][0] > 0 and rows["worker CPU per frame"][0] > 0
+        # latency includes the stages before it: detection, tracking and posting events
+        detect = sum(rows[s][2] for s in ("preprocess", "inference", "peaks", "tracking + events"))
+        assert rows["capture -> event latency"][2] >= 0.9 * detect
+    # the detector table: each reach on each frame size, at the reach's input size (the disc
+    # model's 320x180 scaled), and the whole call at least its stages
+    detector = _detector_rows(out)
+    assert [(r[0], r[1], r[2]) for r in detector] == [
+        (frame, reach, size)
+        for reach, size in (("near", "320x180"), ("room", "480x272"), ("hall", "640x360"))
+        for frame in ("640x480", "800x600")
+    ]
+    for row in detector:
+        pre, inference, peaks, total = (float(v) for v in row[3:])
+        assert 0 < inference and total >= 0.9 * (pre + inference + peaks), row
 
 
 def test_bench_reports_a_bad_model(tmp_path, capsys):

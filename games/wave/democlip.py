@@ -4,11 +4,16 @@ Run::
 
     python -m games.wave.democlip ../shared/data/hagrid-val --out /tmp/hands.mp4
     python -m games.wave --source /tmp/hands.mp4
+    python -m games.wave.democlip ../shared/data/hand-crops --grab \
+        --room ../shared/data/hagrid-train --out /tmp/grab.mp4   # one hand opening and closing
 
 There is no webcam on a build machine, so this is how the game is played with real hands: each
 photo is scaled to the clip's height and slid left and right across a 640×480 canvas, like a
 player swaying and swinging an arm, for a few seconds; photos of open hands alternate with
 photos of closed ones (fists, pointing), so a round sees hands appear, move, close and leave.
+With ``--grab`` the clip is one real hand that opens and closes as it moves: HaGRID hand crops
+(a palm, then a fist, then a palm...) pasted with soft edges at the same moving point of a room
+photo, so the game's tracker keeps one hand whose openness changes (a catch and a throw).
 The clip is for local play-testing only: don't commit it or publish frames of it (hagrid-val's
 photos are for validation only).
 """
@@ -81,6 +86,63 @@ def build(folder: Path, out: Path, photos: int = 12, seconds: float = 4.0) -> Pa
     return write_clip(out, frames, FPS)
 
 
+def _crops(folder: Path, gestures: Sequence[str], min_side: int = 90) -> list[Path]:
+    """Hand crops of ``gestures`` (by gesture folder) with a short side of at least ``min_side``."""
+    labels = folder / "labels.jsonl"
+    if not labels.is_file():
+        raise FileNotFoundError(f"{labels} does not exist: pass a labelled folder (labels.jsonl)")
+    out = []
+    for line in labels.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        if (
+            Path(rec["image"]).parent.name in gestures
+            and min(rec["width"], rec["height"]) >= min_side
+        ):
+            out.append(folder / rec["image"])
+    if not out:
+        raise ValueError(f"{folder} has no crops of {', '.join(gestures)} of {min_side}+ px")
+    return sorted(out)
+
+
+def build_grab(
+    crops: Path, room: Path, out: Path, seconds: float = 24.0, switch: float = 2.0, seed: int = 3
+) -> Path:
+    """Write a clip of one pasted hand moving on a slow loop, open and closed in turn every
+    ``switch`` seconds, over a room photo; returns its path."""
+    rng = random.Random(seed)
+    hands = {kind: _crops(crops, gestures) for kind, gestures in
+             (("open", ("palm", "stop")), ("closed", ("fist",)))}  # fmt: skip
+    rooms = [p for p in sorted(room.rglob("*.jpg"))]
+    if not rooms:
+        raise FileNotFoundError(f"no .jpg photos under {room} for the room")
+    w, h = SIZE
+    bg = cv2.resize(cv2.imread(str(rng.choice(rooms))), SIZE, interpolation=cv2.INTER_AREA)
+    pasted = {}
+    for kind, paths in hands.items():
+        crop = cv2.imread(str(rng.choice(paths)))
+        side = 130  # px: a hand about 1 m from a 640x480 camera
+        s = side / max(crop.shape[:2])
+        crop = cv2.resize(crop, (round(crop.shape[1] * s), round(crop.shape[0] * s)))
+        ch, cw = crop.shape[:2]
+        yy, xx = np.mgrid[0:ch, 0:cw].astype(np.float32)
+        d = np.hypot((xx + 0.5) / cw * 2 - 1, (yy + 0.5) / ch * 2 - 1)
+        pasted[kind] = (crop, np.clip((1.1 - d) / 0.3, 0, 1)[..., None])
+    frames = []
+    for i in range(round(seconds * FPS)):
+        t = i / FPS
+        kind = "open" if int(t / switch) % 2 == 0 else "closed"
+        crop, alpha = pasted[kind]
+        ch, cw = crop.shape[:2]
+        cx = w / 2 + 0.33 * w * math.sin(2 * math.pi * t / 7.0)
+        cy = h / 2 + 0.22 * h * math.sin(2 * math.pi * t / 4.6)
+        x0, y0 = round(cx - cw / 2), round(cy - ch / 2)
+        frame = bg.copy()
+        region = frame[y0 : y0 + ch, x0 : x0 + cw].astype(np.float32)
+        frame[y0 : y0 + ch, x0 : x0 + cw] = (region * (1 - alpha) + crop * alpha).astype(np.uint8)
+        frames.append(frame)
+    return write_clip(out, frames, FPS)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m games.wave.democlip FOLDER --out CLIP``."""
     parser = argparse.ArgumentParser(prog="python -m games.wave.democlip", description=__doc__)
@@ -88,7 +150,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="the clip to write (.mp4)")
     parser.add_argument("--photos", type=int, default=12, help="photos in the clip (default 12)")
     parser.add_argument("--seconds", type=float, default=4.0, help="seconds per photo")
+    parser.add_argument(
+        "--grab", action="store_true", help="one hand crop opening and closing (FOLDER: crops)"
+    )
+    parser.add_argument("--room", type=Path, help="--grab: a folder of room photos (.jpg)")
     args = parser.parse_args(argv)
+    if args.grab:
+        if args.room is None:
+            parser.error("--grab needs --room FOLDER (photos to paste the hand onto)")
+        path = build_grab(args.folder, args.room, args.out)
+        print(f"wrote {path} (one hand, open and closed in turn every 2 s, {FPS} fps)")
+        return 0
     path = build(args.folder, args.out, args.photos, args.seconds)
     print(f"wrote {path} ({args.photos} photos × {args.seconds:g} s at {FPS} fps)")
     return 0

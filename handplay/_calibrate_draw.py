@@ -21,6 +21,7 @@ from handplay._calibrate_view import (
     preview_surface,
 )
 from handplay.peaks import find_peaks
+from handplay.reach import REACH_SCALES
 
 if TYPE_CHECKING:
     from handplay.calibrate import CalibrationScreen
@@ -173,6 +174,22 @@ class Painter:
             tx = x + int(w * threshold)
             pygame.draw.line(surface, TEXT, (tx, y - 3), (tx, y + h + 2), 2)
 
+    def _reach(self, surface: pygame.Surface, screen: CalibrationScreen) -> None:
+        """The reach label with the suggestion, and each reach's measured ms under its button."""
+        label = "Reach (F)"
+        if screen.cal.reach not in REACH_SCALES:
+            label += f": {screen.cal.reach}"
+        suggestion = screen.suggested_reach()
+        if suggestion is not None:
+            label += f"   suggested: {suggestion[0]}"
+        surface.blit(self.font.render(label, True, MUTED), (PANEL_X, screen.reach_y - 30))
+        for k, name in enumerate(REACH_SCALES):
+            ms = screen.reach_ms.get(name)
+            text = "..." if name not in screen.reach_ms else "n/a" if ms is None else f"{ms:.1f} ms"
+            surface.blit(
+                self.font.render(text, True, MUTED), (PANEL_X + k * 110 + 8, screen.reach_y + 50)
+            )
+
     def _panel(self, surface: pygame.Surface, screen: CalibrationScreen) -> None:
         """Source list, buttons, threshold slider, figures."""
         surface.blit(self.font.render("Source", True, MUTED), (PANEL_X, 84))
@@ -181,6 +198,7 @@ class Painter:
                 (name.startswith("cam") and screen.source == int(name[3:]))
                 or (name == "video" and screen.video is not None and screen.source == screen.video)
                 or (name == "mirror" and screen.cal.mirror)
+                or (name == f"reach_{screen.cal.reach}")
             )
             button.draw(surface, self.font)
         if not screen.cameras and screen.video is None:
@@ -188,6 +206,7 @@ class Painter:
         label = f"Threshold {screen.slider.value:.2f}   (left / right)"
         surface.blit(self.font.render(label, True, MUTED), (PANEL_X, screen.slider.rect.y - 34))
         screen.slider.draw(surface)
+        self._reach(surface, screen)
         if screen.inp is not None:
             stats = screen.inp.stats
             line = f"{stats.fps:.0f} fps   model {stats.inference_ms:.0f} ms"

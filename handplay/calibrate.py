@@ -12,6 +12,11 @@ Controls (keyboard and mouse only):
   screen); ``R`` resets it to the whole view;
 * ``M`` or the button: mirror on/off (on: move right, the cursor moves right);
 * threshold slider (drag it, or ``←``/``→``): how sure the model must be to report a hand;
+* reach buttons, or ``F`` to step through them: how far away players stand (``near``,
+  ``room``, ``hall``: a larger model input for smaller, farther hands, at more ms per frame).
+  Under each, its milliseconds per frame measured on this machine with the live picture; above
+  them, the reach the hands in view suggest (their median radius in heatmap cells against
+  :data:`handplay.reach.MIN_RADIUS_CELLS`, inside the play area being drawn);
 * ``S`` or the button: save to the calibration file (``handplay.calibration.default_path()``,
   or ``--output``), which ``handplay.Input`` reads when ``calibration=None``;
 * ``Esc``: back (to the game, or quit).
@@ -33,10 +38,13 @@ import argparse
 import logging
 import math
 import os
+import statistics
+import time
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pygame
 
 from handplay._calibrate_draw import Painter
@@ -51,8 +59,9 @@ from handplay._calibrate_view import (
     preview_surface,
 )
 from handplay.calibration import Calibration, default_path
-from handplay.detector import ModelError
+from handplay.detector import Detector, ModelError
 from handplay.input import Input
+from handplay.reach import REACH_SCALES, radius_cells, reach_sizes, suggest_reach
 from handplay.sources import SourceError, argument_type, parse_source, probe_cameras
 
 log = logging.getLogger(__name__)
@@ -62,6 +71,8 @@ __all__ = ["CalibrationScreen", "main", "preview_surface", "probe_cameras", "run
 MIN_AREA = 0.05  # the smallest play-area side, in view units (smaller drags are ignored)
 THRESHOLD_RANGE = (0.05, 0.95)
 CURSOR_TRAIL = 24
+REACH_TIMED_FRAMES = 5  # live frames each reach's detector is timed on, once, after a warm-up
+RADII_KEPT = 90  # hand radii the reach suggestion looks at: about 3 s of one hand at 30 fps
 
 
 class CalibrationScreen:
@@ -114,6 +125,11 @@ class CalibrationScreen:
         self.test_mode = False
         self.threshold_moved = False  # True once the user moves the slider
         self.reached: set[tuple[int, int]] = set()
+        #: Milliseconds per ``detect`` at each named reach on this machine's live frames (None
+        #: for a reach the model cannot run at); empty until measured.
+        self.reach_ms: dict[str, float | None] = {}
+        self._timing_frames: list[np.ndarray] = []
+        self.radii: deque[float] = deque(maxlen=RADII_KEPT)  # camera px, of the hands seen
         self.painter = Painter()
         self.slider = Slider(
             pygame.Rect(PANEL_X + 10, 0, 300, 12), *THRESHOLD_RANGE, self.cal.threshold or 0.5
@@ -153,10 +169,14 @@ class CalibrationScreen:
         self.buttons["mirror"] = Button(pygame.Rect(PANEL_X, y, 320, 44), "Mirror", "M")
         y += 88
         self.slider.rect.y = y
-        y += 48
-        self.buttons["reset"] = Button(pygame.Rect(PANEL_X, y, 320, 44), "Whole view", "R")
-        y += 52
-        self.buttons["save"] = Button(pygame.Rect(PANEL_X, y, 320, 44), "Save", "S")
+        y += 64  # the reach label above the buttons
+        for k, name in enumerate(REACH_SCALES):
+            rect = pygame.Rect(PANEL_X + k * 110, y, 100, 44)
+            self.buttons[f"reach_{name}"] = Button(rect, name.capitalize())
+        self.reach_y = y
+        y += 44 + 30  # and each reach's ms under its button
+        self.buttons["reset"] = Button(pygame.Rect(PANEL_X, y, 156, 44), "Whole view", "R")
+        self.buttons["save"] = Button(pygame.Rect(PANEL_X + 164, y, 156, 44), "Save", "S")
         y += 52
         self.buttons["test"] = Button(pygame.Rect(PANEL_X, y, 320, 44), "Full-screen test", "T")
         y += 52
@@ -177,7 +197,7 @@ class CalibrationScreen:
                 screen_size=(1, 1),
                 post_events=False,
             ).start()
-        except (SourceError, ModelError) as e:
+        except (SourceError, ModelError, ValueError) as e:  # ValueError: the reach's size
             self.inp = None
             self.message = str(e)
             log.warning("%s", e)
@@ -263,6 +283,10 @@ class CalibrationScreen:
             self._press("mirror")
         elif key == pygame.K_r:
             self._press("reset")
+        elif key == pygame.K_f:
+            names = list(REACH_SCALES)
+            at = names.index(self.cal.reach) + 1 if self.cal.reach in names else 0
+            self._press(f"reach_{names[at % len(names)]}")
         elif key == pygame.K_t:
             self.test_mode = not self.test_mode
             self.reached.clear()
@@ -287,6 +311,10 @@ class CalibrationScreen:
             self.cal = self.cal.with_changes(
                 mirror=not self.cal.mirror, play_area=(1.0 - x1, y0, 1.0 - x0, y1)
             )
+        elif name.startswith("reach_"):
+            self.cal = self.cal.with_changes(reach=name[len("reach_") :])
+            if self.source is not None:
+                self.select(self.source)  # the preview runs at the new reach
         elif name == "reset":
             self.cal = self.cal.with_changes(play_area=(0.0, 0.0, 1.0, 1.0))
         elif name == "save":
@@ -325,6 +353,12 @@ class CalibrationScreen:
         x0, y0, x1, y1 = self.cal.play_area
         w, h = self.size
         seen = set()
+        frame = self.inp.latest_frame if self.inp is not None else None
+        if frame is not None:
+            self._time_reaches(frame)
+            w_f, h_f = frame.shape[1], frame.shape[0]
+            # identity mapping onto a 1×1 screen: radii come scaled by the mean of 1/w and 1/h
+            self.radii.extend(hnd.radius / (0.5 * (1 / w_f + 1 / h_f)) for hnd in hands)
         for hand in hands:
             u, v = self.frame_view(hand.norm_pos)
             pos = ((u - x0) / (x1 - x0) * w, (v - y0) / (y1 - y0) * h)
@@ -337,6 +371,46 @@ class CalibrationScreen:
         for hand_id in list(self.trails):
             if hand_id not in seen:
                 del self.trails[hand_id]
+
+    # ---- reach ----------------------------------------------------------------------------
+
+    def _time_reaches(self, frame: np.ndarray) -> None:
+        """Time each named reach's detector on a few live frames, once (a second or so)."""
+        if self.reach_ms or self.inp is None or self.inp.detector is None:
+            return
+        if not self._timing_frames or self._timing_frames[-1] is not frame:
+            self._timing_frames.append(frame)
+        if len(self._timing_frames) < REACH_TIMED_FRAMES:
+            return
+        frames, self._timing_frames = self._timing_frames, []
+        for name in REACH_SCALES:
+            try:
+                det = Detector(self.model, reach=name, threshold=self.inp.detector.threshold)
+            except (ModelError, ValueError) as e:  # e.g. a model with a fixed input size
+                log.info("reach %s: %s", name, e)
+                self.reach_ms[name] = None
+                continue
+            det.detect(frames[0])  # warm-up: the first run allocates
+            times = []
+            for f in frames:
+                t0 = time.perf_counter()
+                det.detect(f)
+                times.append((time.perf_counter() - t0) * 1e3)
+            self.reach_ms[name] = statistics.median(times)
+
+    def suggested_reach(self) -> tuple[str, float] | None:
+        """The reach the hands seen suggest, and their median radius in cells at ``near``,
+        for the play area being drawn; None before any hand was seen."""
+        frame = self.inp.latest_frame if self.inp is not None else None
+        if frame is None or not self.radii or self.inp.detector is None:
+            return None
+        det = self.inp.detector
+        sizes = reach_sizes(det.model_size, det.stride)
+        roi = self.cal.detection_roi((frame.shape[1], frame.shape[0]))
+        crop = (roi[2] - roi[0], roi[3] - roi[1])
+        name = suggest_reach(self.radii, crop, det.stride, sizes)
+        median = statistics.median(self.radii)
+        return name, radius_cells(median, crop, sizes["near"], det.stride)
 
     def draw(self, surface: pygame.Surface) -> None:
         """The whole screen (or the full-screen test, when it is on)."""

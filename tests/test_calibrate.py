@@ -263,3 +263,42 @@ def test_a_format_1_model_shows_open_without_a_bar(screen, clip_and_model, tmp_p
     finally:
         cal_screen.stop()
     assert hand.openness is None and cal_screen.painter.openness_label(hand) == "open"
+
+
+def test_reach_buttons_time_each_reach_suggest_one_and_save_it(screen, clip_and_model, tmp_path):
+    """The reach row: each reach's ms measured on the live frames, a suggestion from the disc's
+    size, and the chosen reach saved and run by the preview."""
+    clip, model = clip_and_model
+    out = tmp_path / "c.json"
+    cal_screen = calibrate.CalibrationScreen(str(clip), model, out, cameras=[])
+    try:
+        for _ in range(400):
+            cal_screen.update()
+            if cal_screen.reach_ms and cal_screen.suggested_reach():
+                break
+            pygame.time.wait(10)
+        assert set(cal_screen.reach_ms) == {"near", "room", "hall"}
+        assert all(ms is not None and ms > 0 for ms in cal_screen.reach_ms.values())
+        # the disc model's 320x180 input reads the 320x180 clip at scale 1: a 16 px radius is 4
+        # cells at stride 4, above the 3-cell minimum, so the nearest (cheapest) reach will do
+        name, cells = cal_screen.suggested_reach()
+        assert name == "near" and cells == pytest.approx(DISC[2] / 4, rel=0.15)
+        cal_screen.draw(screen)
+        assert cal_screen.inp.detector.input_size == (320, 180)
+        click = pygame.event.Event(
+            pygame.MOUSEBUTTONDOWN, pos=cal_screen.buttons["reach_hall"].rect.center, button=1
+        )
+        assert cal_screen.handle_event(click)
+        assert cal_screen.inp.detector.input_size == (640, 360), "the preview runs at hall"
+        assert cal_screen.handle_event(
+            pygame.event.Event(pygame.KEYDOWN, key=pygame.K_f, mod=0, unicode="f")
+        )
+        assert cal_screen.calibration().reach == "near", "F steps on, from hall back to near"
+        assert cal_screen.handle_event(
+            pygame.event.Event(pygame.KEYDOWN, key=pygame.K_f, mod=0, unicode="f")
+        )
+        cal_screen.draw(screen)
+        assert cal_screen._press("save")
+        assert handplay.Calibration.load(out).reach == "room"
+    finally:
+        cal_screen.stop()

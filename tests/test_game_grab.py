@@ -232,3 +232,11 @@ def test_world_throw_is_clamped_and_ghost_ends_when_clear():
     for _ in range(30):
         world.step()
     assert ball.ghost_of is None
+
+
+def test_debug_overlay_says_how_open_each_hand_is():
+    from games.wave.debug import hand_state
+
+    hand = handplay.Hand(3, (0.0, 0.0), (0.0, 0.0), 40.0, 0.9, (0.0, 0.0), 1.0, False, 0.12)
+    assert hand_state(hand) == "#3 closed 12%"
+    assert hand_state(hand._replace(open=True, openness=None)) == "#3 open"  # format 1

@@ -1,5 +1,8 @@
 """The ``--debug`` overlay (key D): camera preview, heatmap, detections and timings in a corner.
 
+Each hand is ringed in its player's colour on the preview (a filled dot while it is closed), and
+a line gives every hand's open/closed state and openness, to check a grab as it happens.
+
 Everything comes from handplay's public API: ``inp.latest_frame``, ``inp.latest_heatmap``,
 ``inp.hands``, ``inp.stats`` and ``inp.calibration``; the preview is drawn by
 :func:`handplay.calibrate.preview_surface`, the same picture as on the calibration screen.
@@ -63,6 +66,8 @@ class DebugOverlay:
                 f"input {stats.fps:.0f} fps  model {stats.inference_ms:.1f} ms  "
                 f"latency {stats.latency_ms:.0f} ms  hands {len(inp.hands)}",
             )
+            if inp.hands:
+                lines.insert(1, "  ".join(hand_state(h) for h in inp.hands[:4]))
         if note:
             lines.append(note if len(note) <= 60 else note[:57] + "...")
         text_h = 26 * len(lines) + 10
@@ -113,4 +118,12 @@ class DebugOverlay:
             centre = (rect.x + u * rect.width, rect.y + v * rect.height)
             colour = hand_colours.get(hand.hand_id, TEXT)
             pygame.draw.circle(surface, colour, centre, max(4, hand.radius * scale), 3)
-            pygame.draw.circle(surface, colour, centre, 3)
+            # a closed hand gets a big filled dot, so a grab shows at a glance
+            pygame.draw.circle(surface, colour, centre, 3 if hand.open else 8)
+
+
+def hand_state(hand: handplay.Hand) -> str:
+    """``"#3 open 87%"`` / ``"#3 closed 12%"`` (no % from a format-1 model)."""
+    state = "open" if hand.open else "closed"
+    score = "" if hand.openness is None else f" {hand.openness:.0%}"
+    return f"#{hand.hand_id} {state}{score}"

@@ -14,8 +14,12 @@ from training.labels import HandLabel, LabelError, read_labels
 
 
 def _on_disk(store):
-    return {r.frame: [(round(h.x, 2), round(h.y, 2), round(h.r, 2), h.cls, h.label_source)
-                      for h in r.hands] for r in read_labels(store.path)}
+    return {
+        r.frame: [
+            (round(h.x, 2), round(h.y, 2), round(h.r, 2), h.cls, h.label_source) for h in r.hands
+        ]
+        for r in read_labels(store.path)
+    }
 
 
 def test_edits_are_saved_at_once_and_undo_redo_walk_the_history(tmp_path):
@@ -23,8 +27,7 @@ def test_edits_are_saved_at_once_and_undo_redo_walk_the_history(tmp_path):
     a = store.add(3, 100, 80, 20)
     store.add(3, 200, 90, 25, cls="other")
     store.replace(3, 0, HandLabel(110, 85, 20, "open", "flow", track=a.track))
-    assert _on_disk(store) == {3: [(110, 85, 20, "open", "human"), (200, 90, 25, "other",
-                                                                      "human")]}
+    assert _on_disk(store) == {3: [(110, 85, 20, "open", "human"), (200, 90, 25, "other", "human")]}
     store.delete(3, 1)
     assert _on_disk(store) == {3: [(110, 85, 20, "open", "human")]}
     assert store.undo() == ("delete", [3])
@@ -47,8 +50,12 @@ def test_wheel_steps_on_one_marker_undo_as_one(tmp_path):
     h = store.add(0, 50, 50, 20)
     for _ in range(5):
         cur = store.hands(0)[0]
-        store.replace(0, 0, HandLabel(cur.x, cur.y, cur.r * 1.1, track=h.track),
-                      merge_key=("resize", 0, h.track))
+        store.replace(
+            0,
+            0,
+            HandLabel(cur.x, cur.y, cur.r * 1.1, track=h.track),
+            merge_key=("resize", 0, h.track),
+        )
     assert store.hands(0)[0].r == pytest.approx(20 * 1.1**5)
     store.undo()
     assert store.hands(0)[0].r == 20
@@ -96,8 +103,12 @@ def test_a_malformed_file_names_its_line(tmp_path):
 
 def test_track_and_flag_round_trip_and_old_files_still_read(tmp_path):
     path = tmp_path / "c.labels.jsonl"
-    old = {"frame": 0, "width": 8, "height": 8,
-           "hands": [{"x": 1, "y": 2, "r": 3, "cls": "open", "label_source": "human"}]}
+    old = {
+        "frame": 0,
+        "width": 8,
+        "height": 8,
+        "hands": [{"x": 1, "y": 2, "r": 3, "cls": "open", "label_source": "human"}],
+    }
     path.write_text(json.dumps(old) + "\n")
     store = LabelStore(path, 8, 8)
     assert read_labels(path)[0].hands[0].track is None

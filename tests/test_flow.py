@@ -42,8 +42,9 @@ def test_propagation_stops_with_a_flag_when_the_hand_is_covered(tmp_path, scene,
     other = flow.textured_patch(70, seed=9)
 
     def frame(i):
-        img = flow.render_scene(bg, patch, *path[i], occluder=occluder == "flat board"
-                                and i >= covered_from)
+        img = flow.render_scene(
+            bg, patch, *path[i], occluder=occluder == "flat board" and i >= covered_from
+        )
         if occluder == "textured object" and i >= covered_from:
             img = flow.render_scene(img, other, path[i][0] + 3, path[i][1] - 4)
         return flow.to_gray(img)

@@ -26,8 +26,17 @@ def _source_clip(path, frames=20, size=(160, 120)):
 def test_record_writes_a_clip_that_reads_back_with_every_frame(tmp_path, capsys):
     src = _source_clip(tmp_path / "src.mp4", frames=20)
     out = tmp_path / "clips"
-    argv = ["--camera", str(src), "--out", str(out), "--name", "take", "--countdown", "0",
-            "--start"]
+    argv = [
+        "--camera",
+        str(src),
+        "--out",
+        str(out),
+        "--name",
+        "take",
+        "--countdown",
+        "0",
+        "--start",
+    ]
     assert record.main(argv) == 0
 
     clip = ClipReader(out / "take.mp4")

@@ -419,3 +419,41 @@ def test_record_next_command_names_a_file_that_exists(tmp_path, capsys):
     [line] = [x for x in capsys.readouterr().out.splitlines() if x.startswith("next:")]
     clip = Path(line.split("python -m training.annotate ", 1)[1])
     assert clip.is_file() and clip.name == "take.mp4"
+
+
+def _bad_folder(tmp_path: Path) -> Path:
+    """A labelled folder whose second line is broken (x is a string)."""
+    root = tmp_path / "bad"
+    (root / "images").mkdir(parents=True)
+    import cv2
+
+    cv2.imwrite(str(root / "images" / "a.png"), np.zeros((32, 48, 3), np.uint8))
+    good = {"image": "images/a.png", "width": 48, "height": 32, "hands": []}
+    bad = {**good, "hands": [{"x": "ten", "y": 5, "r": 4, "cls": "open"}]}
+    (root / "labels.jsonl").write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    return root
+
+
+@pytest.mark.parametrize("tool", ["evaluate", "fit"])
+def test_training_clis_print_a_data_error_in_one_line(tool, tmp_path, disc_model):
+    root = _bad_folder(tmp_path)
+    if tool == "evaluate":
+        args = ["--data", str(root), "--model", str(disc_model)]
+    else:
+        args = [f"--data={root}", "--val=", f"--out={tmp_path / 'run'}", "--crops="]
+    cmd = [sys.executable, "-m", f"training.{tool}", *args]
+    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1, run.stderr
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
+    assert "labels.jsonl:2" in lines[0] and "'x'" in lines[0] and "--debug" in lines[0]
+    debug = subprocess.run([*cmd, "--debug"], cwd=ROOT, capture_output=True, text=True)
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_fit_data_alone_gives_each_source_weight_one():
+    from training import fit
+
+    assert fit.parse_args(["--data=a,b"]).weights == "1,1"
+    assert fit.parse_args(["quick", "--data=a"]).weights == "1"
+    assert fit.parse_args(["--data=a,b", "--weights=2,1"]).weights == "2,1"

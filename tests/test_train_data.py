@@ -107,8 +107,9 @@ def test_mixed_dataset_is_deterministic_and_in_range():
     ds = data.MixedDataset([synth], [1.0], [], 4, (96, 64), 4, data.Augment(), seed=3)
     a, b = ds[2], ds[2]
     assert all(torch.equal(u, v) for u, v in zip(a, b, strict=True))
-    image, heat, ignore, size = a
-    assert image.shape == (3, 64, 96) and heat.shape == ignore.shape == size.shape == (1, 16, 24)
+    image, heat, ignore, size, open_, open_mask = a
+    assert image.shape == (3, 64, 96)
+    assert heat.shape == ignore.shape == size.shape == open_.shape == open_mask.shape == (1, 16, 24)
     assert 0 <= image.min() and image.max() <= 1 and 0 <= heat.min() and heat.max() <= 1
 
 
@@ -118,3 +119,20 @@ def test_synthetic_images_are_deterministic(tmp_path):
     assert np.array_equal(a, b) and ha == hb
     root = write_dataset(tmp_path / "syn", 3, (64, 48))
     assert len(data.load_folder(root)) == 3
+
+
+def test_motion_blur_smears_the_hand_and_leaves_the_room():
+    from training.augment import blur_hands, line_kernel, shrink_frame
+    from training.labels import HandLabel
+
+    kernel = line_kernel(9.0, 0.0)
+    assert kernel.sum() == pytest.approx(1.0) and kernel[:, 4].sum() < kernel[4].sum()
+    img = np.zeros((120, 200, 3), np.uint8)
+    img[::4] = 255  # horizontal stripes: a horizontal smear keeps them, another one blurs them
+    hand = HandLabel(60.0, 60.0, 15.0)
+    out = blur_hands(img, [hand], 1.0, seed=1)
+    assert np.abs(out[50:70, 50:70].astype(int) - img[50:70, 50:70]).mean() > 20
+    assert np.array_equal(out[:, 150:], img[:, 150:])  # beyond 2 r nothing moved
+    small, [moved] = shrink_frame(img, [hand], 0.5)
+    assert small.shape == img.shape and tuple(small[0, 0]) == (114, 114, 114)
+    assert (moved.x, moved.y, moved.r) == (79.75, 59.75, 7.5)  # (x + 0.5) / 2 - 0.5 + offset

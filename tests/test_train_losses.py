@@ -48,3 +48,22 @@ def test_size_loss_is_l1_on_log_radius_at_set_cells():
     pred[0, 0, 1, 1] = 1.0
     pred[0, 0, 3, 3] = 5.0  # unset cell: no effect
     assert size_loss(pred, size, 16.0).item() == pytest.approx(1.0)
+
+
+def test_open_loss_is_zero_outside_hand_cells_and_learns_open_against_other():
+    from training.labels import HandLabel
+    from training.losses import open_loss
+    from training.targets import make_targets
+
+    hands = [HandLabel(20, 20, 12, "open"), HandLabel(70, 40, 12, "other")]
+    t = make_targets(hands, (96, 64), 4, others="target")
+    target, mask = (torch.from_numpy(m)[None, None] for m in (t.open, t.open_mask))
+    assert mask.sum() > 0 and target.sum() > 0 and (target * (1 - mask)).sum() == 0
+    logits = torch.randn(1, 1, 16, 24, requires_grad=True)
+    open_loss(logits, target, mask).backward()
+    assert torch.all(logits.grad[mask == 0] == 0)  # background is never "closed"
+    assert torch.any(logits.grad[mask == 1] != 0)
+    right = torch.where(target > 0, 6.0, -6.0)
+    assert open_loss(right, target, mask) < 0.01 < open_loss(-right, target, mask)
+    # no hand cells at all: zero, not NaN
+    assert open_loss(logits, torch.zeros_like(target), torch.zeros_like(mask)) == 0

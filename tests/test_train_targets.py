@@ -47,3 +47,25 @@ def test_grid_round_trip_and_range_check():
     )
     with pytest.raises(ValueError, match="0..1"):
         check_targets(bad)
+
+
+def test_every_hand_is_a_heatmap_target_and_only_known_hands_train_the_open_head():
+    hands = [
+        HandLabel(20, 20, 10, "open"),
+        HandLabel(60, 20, 10, "other"),
+        HandLabel(20, 48, 10, "hand"),  # a hand whose openness is unknown
+        HandLabel(60, 48, 10, "maybe"),  # perhaps an unlabelled hand: masked everywhere
+    ]
+    t = make_targets(hands, image_size=(96, 64), stride=4, others="target")
+    cell = [(round(to_grid(h.y, 4)), round(to_grid(h.x, 4))) for h in hands]
+    assert [t.heatmap[c] for c in cell[:3]] == [1.0, 1.0, 1.0] and t.heatmap[cell[3]] < 1e-3
+    assert t.ignore[cell[3]] == 1.0 and t.open_mask[cell[3]] == 0.0
+    assert (t.open_mask[cell[0]], t.open[cell[0]]) == (1.0, 1.0)
+    assert (t.open_mask[cell[1]], t.open[cell[1]]) == (1.0, 0.0)
+    assert t.open_mask[cell[2]] == 0.0
+    assert t.open_mask[0, 12] == 0.0  # background far from every hand
+    # format-1 targets: only the open hand, no open maps
+    t1 = make_targets(hands, image_size=(96, 64), stride=4)
+    assert t1.heatmap[cell[0]] == 1.0 and t1.heatmap[cell[1]] < 1e-3 and t1.open_mask.sum() == 0
+    with pytest.raises(ValueError, match="others must be one of"):
+        make_targets(hands, (96, 64), 4, others="all")

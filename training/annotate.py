@@ -65,6 +65,7 @@ WHEEL_STEP = 1.08  # radius factor per wheel notch
 MIN_RADIUS = 4.0  # px: smallest marker
 HIT_SLACK = 6.0  # window px beyond the ring that still picks a marker
 
+
 class Proposal(NamedTuple):
     """A marker offered, not yet placed: from the model, or held back by optical flow.
 
@@ -127,9 +128,11 @@ class Annotator:
         self.show_target = True
         self.others = others  # how the target view treats "other" hands, as training.fit does
         self.playing = False
-        self.message = (f"{len(self.store.records)} annotated frames loaded"
-                        if self.store.records
-                        else "click on a hand to place a marker; H toggles this help")
+        self.message = (
+            f"{len(self.store.records)} annotated frames loaded"
+            if self.store.records
+            else "click on a hand to place a marker; H toggles this help"
+        )
         self.running = True
         self._drag: _Drag | None = None
         self._scrubbing = False
@@ -145,8 +148,10 @@ class Annotator:
         self._layout(window)
         beyond = [f for f in self.store.records if f >= self.clip.frame_count]
         if beyond:
-            self.message = (f"warning: {len(beyond)} annotated frame(s) from {min(beyond)} on "
-                            f"lie past the end of the clip ({self.clip.frame_count} frames)")
+            self.message = (
+                f"warning: {len(beyond)} annotated frame(s) from {min(beyond)} on "
+                f"lie past the end of the clip ({self.clip.frame_count} frames)"
+            )
             log.warning(self.message)
         self.seek(0)
 
@@ -195,8 +200,12 @@ class Annotator:
     def seek(self, index: int) -> None:
         """Show frame ``index`` (clamped to the clip); proposes markers there if a model is set."""
         self.frame = min(max(0, index), self.clip.frame_count - 1)
-        if (self.model_path is not None and not self.playing
-                and not self.store.annotated(self.frame) and self.frame not in self.proposals):
+        if (
+            self.model_path is not None
+            and not self.playing
+            and not self.store.annotated(self.frame)
+            and self.frame not in self.proposals
+        ):
             self.propose()
 
     def step(self, direction: int, use_flow: bool) -> None:
@@ -207,12 +216,14 @@ class Annotator:
             self.message = "last frame" if direction > 0 else "first frame"
             return
         if use_flow and self.store.hands(self.frame):
-            report = self.store.propagate(self.frame, self.gray(self.frame), self.gray(target),
-                                          direction)
+            report = self.store.propagate(
+                self.frame, self.gray(self.frame), self.gray(target), direction
+            )
             self.message = report.describe()
             if report.held:
                 self.proposals[target] = [
-                    Proposal(h.x, h.y, h.r, 1.0, h.track, h.cls) for h in report.held]
+                    Proposal(h.x, h.y, h.r, 1.0, h.track, h.cls) for h in report.held
+                ]
         self.seek(target)
 
     def _jump_flag(self, direction: int) -> None:
@@ -249,9 +260,12 @@ class Annotator:
             self.message = "no proposals here (M asks the model)"
             return
         track = self.store.next_track()
-        new = tuple(HandLabel(p.x, p.y, p.radius, p.cls, HUMAN,
-                              track=track + k if p.track is None else p.track)
-                    for k, p in enumerate(take))
+        new = tuple(
+            HandLabel(
+                p.x, p.y, p.radius, p.cls, HUMAN, track=track + k if p.track is None else p.track
+            )
+            for k, p in enumerate(take)
+        )
         self.store.commit("accept", {self.frame: self.store.hands(self.frame) + new})
         self.proposals[self.frame] = [d for d in props if d not in take]
         self.selected = new[-1].track
@@ -332,10 +346,11 @@ class Annotator:
                 self.selected = hands[0 if i is None else (i + 1) % len(hands)].track
         elif key == pygame.K_i:
             done = self.store.interpolate(self.frame)
-            self.message = ("interpolate needs human keyframes before and after this frame"
-                            if done is None else
-                            f"interpolated {done[2]} marker(s) between frames {done[0]} and "
-                            f"{done[1]}")
+            self.message = (
+                "interpolate needs human keyframes before and after this frame"
+                if done is None
+                else f"interpolated {done[2]} marker(s) between frames {done[0]} and {done[1]}"
+            )
         elif key == pygame.K_f:
             self.flow_on = not self.flow_on
             self.message = f"optical flow {'on' if self.flow_on else 'off'}"
@@ -375,8 +390,9 @@ class Annotator:
             self.message = "select a marker first (click it)"
             return
         h = self.store.hands(self.frame)[i]
-        self.store.replace(self.frame, i, dataclasses.replace(
-            h, cls="other" if h.cls == "open" else "open"))
+        self.store.replace(
+            self.frame, i, dataclasses.replace(h, cls="other" if h.cls == "open" else "open")
+        )
         self.selected = h.track
         self.message = f"marker {h.track}: {'other' if h.cls == 'open' else 'open'}"
 
@@ -432,8 +448,7 @@ class Annotator:
         x = min(max(0.0, x + d.dx), self.clip.width - 1.0)
         y = min(max(0.0, y + d.dy), self.clip.height - 1.0)
         hands = list(d.before)
-        hands[d.index] = dataclasses.replace(hands[d.index], x=x, y=y, label_source=HUMAN,
-                                             flag="")
+        hands[d.index] = dataclasses.replace(hands[d.index], x=x, y=y, label_source=HUMAN, flag="")
         self.store.preview(self.frame, hands)
 
     def _mouse_up(self) -> None:
@@ -457,10 +472,12 @@ class Annotator:
         if i is None or notches == 0:
             return
         h = self.store.hands(self.frame)[i]
-        r = min(max(MIN_RADIUS, h.r * WHEEL_STEP**notches), max(self.clip.width,
-                                                                 self.clip.height) / 2)
-        self.store.replace(self.frame, i, dataclasses.replace(h, r=r),
-                           merge_key=("resize", self.frame, h.track))
+        r = min(
+            max(MIN_RADIUS, h.r * WHEEL_STEP**notches), max(self.clip.width, self.clip.height) / 2
+        )
+        self.store.replace(
+            self.frame, i, dataclasses.replace(h, r=r), merge_key=("resize", self.frame, h.track)
+        )
         self.selected = h.track
         self.message = f"marker {h.track}: radius {r:.1f} px"
 
@@ -517,19 +534,32 @@ class Annotator:
 
 def main(argv: list[str] | None = None, max_frames: int | None = None) -> int:
     """Command line entry point; ``max_frames`` ends the window loop early (tests)."""
-    parser = argparse.ArgumentParser(prog="python -m training.annotate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m training.annotate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("clip", help="the video to annotate (labels go to CLIP.labels.jsonl)")
-    parser.add_argument("--propagate", metavar="START:END",
-                        help="no window: carry the markers of frame START through END (backward "
-                        "when END < START) and save")
+    parser.add_argument(
+        "--propagate",
+        metavar="START:END",
+        help="no window: carry the markers of frame START through END (backward "
+        "when END < START) and save",
+    )
     parser.add_argument("--model", help="ONNX model for proposals on unannotated frames")
-    parser.add_argument("--window", default=f"{WINDOW[0]}x{WINDOW[1]}",
-                        type=argument_type(parse_size),
-                        help="window size WIDTHxHEIGHT (default %(default)s)")
-    parser.add_argument("--others", choices=("target", "ignore"), default="target",
-                        help="target view: train 'other' hands as hands (training.fit's default) "
-                        "or mask them, like fit's --others")
+    parser.add_argument(
+        "--window",
+        default=f"{WINDOW[0]}x{WINDOW[1]}",
+        type=argument_type(parse_size),
+        help="window size WIDTHxHEIGHT (default %(default)s)",
+    )
+    parser.add_argument(
+        "--others",
+        choices=("target", "ignore"),
+        default="target",
+        help="target view: train 'other' hands as hands (training.fit's default) "
+        "or mask them, like fit's --others",
+    )
     parser.add_argument("--screenshot", help="save the window to this PNG when the tool quits")
     args = parser.parse_args(argv)
     try:

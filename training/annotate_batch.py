@@ -34,8 +34,10 @@ def parse_range(text: str, count: int) -> tuple[int, int]:
             f"--propagate must look like START:END (frame numbers), not {text!r}"
         ) from None
     if a == b or not (0 <= a < count and 0 <= b < count):
-        raise SystemExit(f"--propagate {text}: need two different frames between 0 and "
-                         f"{count - 1} (the clip has {count} frames, numbered from 0)")
+        raise SystemExit(
+            f"--propagate {text}: need two different frames between 0 and "
+            f"{count - 1} (the clip has {count} frames, numbered from 0)"
+        )
     return a, b
 
 
@@ -57,21 +59,28 @@ def propagate_batch(clip: str | os.PathLike[str], span: str) -> int:
         start, end = parse_range(span, reader.frame_count)
         store = LabelStore(clip_labels_path(clip), reader.width, reader.height)
         if not store.hands(start):
-            raise SystemExit(f"frame {start} of {clip} has no markers to propagate; place "
-                             "them first (python -m training.annotate CLIP)")
+            raise SystemExit(
+                f"frame {start} of {clip} has no markers to propagate; place "
+                "them first (python -m training.annotate CLIP)"
+            )
         t0 = time.perf_counter()
 
         def progress(report: StepReport) -> None:
             if report.lost or abs(report.source - start) % PRINT_EVERY == 0:
-                print(f"frame {report.source} -> {report.target}: "
-                      f"{report.describe(window=False)}", flush=True)
+                print(
+                    f"frame {report.source} -> {report.target}: {report.describe(window=False)}",
+                    flush=True,
+                )
 
         with store.deferred_saves():  # one write at the end, not one per frame
-            last = store.propagate_range(start, end, lambda i: flow.to_gray(reader.frame(i)),
-                                         progress)
+            last = store.propagate_range(
+                start, end, lambda i: flow.to_gray(reader.frame(i)), progress
+            )
         ms = (time.perf_counter() - t0) * 1000 / max(1, abs(last - start))
-        print(f"markers carried from frame {start} to frame {last} (asked for {end}); "
-              f"{ms:.1f} ms per frame; saved {store.path}")
+        print(
+            f"markers carried from frame {start} to frame {last} (asked for {end}); "
+            f"{ms:.1f} ms per frame; saved {store.path}"
+        )
         return last
     finally:
         reader.close()

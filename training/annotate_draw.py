@@ -62,18 +62,20 @@ HELP = [
 
 def frame_surface(frame_bgr: np.ndarray, size: tuple[int, int]) -> pygame.Surface:
     """A BGR frame scaled to ``size`` as a pygame surface."""
-    rgb = cv2.cvtColor(cv2.resize(frame_bgr, size, interpolation=cv2.INTER_AREA),
-                       cv2.COLOR_BGR2RGB)
+    rgb = cv2.cvtColor(cv2.resize(frame_bgr, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
     return pygame.image.frombuffer(rgb.tobytes(), size, "RGB")
 
 
-def _dashed_circle(surf: pygame.Surface, colour, centre, radius: float, width: int,
-                   dashes: int) -> None:
+def _dashed_circle(
+    surf: pygame.Surface, colour, centre, radius: float, width: int, dashes: int
+) -> None:
     for k in range(dashes):
         a0 = 2 * math.pi * k / dashes
         a1 = a0 + math.pi / dashes
-        pts = [(centre[0] + radius * math.cos(a), centre[1] + radius * math.sin(a))
-               for a in np.linspace(a0, a1, 5)]
+        pts = [
+            (centre[0] + radius * math.cos(a), centre[1] + radius * math.sin(a))
+            for a in np.linspace(a0, a1, 5)
+        ]
         pygame.draw.lines(surf, colour, False, pts, width)
 
 
@@ -99,8 +101,9 @@ def draw_marker(
     pygame.draw.line(surf, colour, (cx, cy - 5), (cx, cy + 5), 1)
 
 
-def draw_marker_label(surf: pygame.Surface, font: pygame.font.Font, hand: HandLabel,
-                      to_screen, scale: float) -> None:
+def draw_marker_label(
+    surf: pygame.Surface, font: pygame.font.Font, hand: HandLabel, to_screen, scale: float
+) -> None:
     """The tag above a marker (track, class, who placed it); drawn after every ring."""
     cx, cy = to_screen(hand.x, hand.y)
     colour = FLAG if hand.flag else (OPEN if hand.cls == "open" else OTHER)
@@ -112,15 +115,17 @@ def draw_marker_label(surf: pygame.Surface, font: pygame.font.Font, hand: HandLa
     label(surf, font, tag, colour, cx, cy - max(3.0, hand.r * scale) - 3)
 
 
-def draw_proposal(surf: pygame.Surface, font: pygame.font.Font, x: float, y: float, r: float,
-                  text: str) -> None:
+def draw_proposal(
+    surf: pygame.Surface, font: pygame.font.Font, x: float, y: float, r: float, text: str
+) -> None:
     """A proposal (window coordinates): dashed yellow ring with ``text`` above it."""
     _dashed_circle(surf, PROPOSAL, (x, y), max(3.0, r), 2, 16)
     label(surf, font, text, PROPOSAL, x, y - r - 3)
 
 
-def label(surf: pygame.Surface, font: pygame.font.Font, text: str, colour, cx: float,
-           bottom: float) -> None:
+def label(
+    surf: pygame.Surface, font: pygame.font.Font, text: str, colour, cx: float, bottom: float
+) -> None:
     """Text centred on ``cx`` above ``bottom`` on a dark box, readable on any frame."""
     label = font.render(text, True, colour)
     box = label.get_rect(midbottom=(round(cx), round(bottom))).inflate(6, 2)
@@ -144,8 +149,11 @@ def timeline_surface(
     surf = pygame.Surface(size)
     surf.fill(PANEL)
     w, h = size
-    for frames, colour, top, bottom in ((annotated, FLOW_TICK, h // 2, h),
-                                        (keyframes, KEY_TICK, 0, h), (flagged, FLAG, 0, h // 2)):
+    for frames, colour, top, bottom in (
+        (annotated, FLOW_TICK, h // 2, h),
+        (keyframes, KEY_TICK, 0, h),
+        (flagged, FLAG, 0, h // 2),
+    ):
         for f in frames:
             x = timeline_x(f, count, w)
             pygame.draw.line(surf, colour, (x, top), (x, bottom), 2 if colour == FLAG else 1)
@@ -158,8 +166,12 @@ def timeline_x(frame: int, count: int, width: int) -> int:
 
 
 def target_surface(
-    hands: Sequence[HandLabel], frame_size: tuple[int, int], width: int, stride: int,
-    view_size: tuple[int, int], others: str = "target",
+    hands: Sequence[HandLabel],
+    frame_size: tuple[int, int],
+    width: int,
+    stride: int,
+    view_size: tuple[int, int],
+    others: str = "target",
 ) -> pygame.Surface:
     """The training target of a frame (heatmap blobs, ignored areas grey) scaled to view_size.
 
@@ -175,18 +187,27 @@ def target_surface(
     fw, fh = frame_size
     s = width / fw
     size = (width, max(stride, round(fh * s)))
-    scaled = [HandLabel(h.x * s, h.y * s, h.r * s, "open" if others == "target" else h.cls)
-              for h in hands]
+    scaled = [
+        HandLabel(h.x * s, h.y * s, h.r * s, "open" if others == "target" else h.cls) for h in hands
+    ]
     t = make_targets(scaled, size, stride)
-    heat = cv2.applyColorMap((np.clip(t.heatmap, 0, 1) * 255).astype(np.uint8),
-                             cv2.COLORMAP_INFERNO)
+    heat = cv2.applyColorMap(
+        (np.clip(t.heatmap, 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_INFERNO
+    )
     heat[t.ignore > 0] = (heat[t.ignore > 0] * 0.4 + np.array([110, 110, 110]) * 0.6).astype(
-        np.uint8)
+        np.uint8
+    )
     return frame_surface(cv2.resize(heat, view_size, interpolation=cv2.INTER_NEAREST), view_size)
 
 
-def draw_text_lines(surf: pygame.Surface, font: pygame.font.Font, lines: Sequence[tuple],
-                    x: int, y: int, key_width: int = 0) -> int:
+def draw_text_lines(
+    surf: pygame.Surface,
+    font: pygame.font.Font,
+    lines: Sequence[tuple],
+    x: int,
+    y: int,
+    key_width: int = 0,
+) -> int:
     """Draw ``(key, what)`` or ``(text, colour)`` lines from ``y`` down; return the y below."""
     step = font.get_linesize()
     for line in lines:
@@ -232,8 +253,14 @@ class Painter:
             text = f"? model {d.score:.2f}" if d.track is None else f"? flow {d.track}"
             draw_proposal(scr, self.small, sx, sy, d.radius * tool.scale, text)
         if tool.store.annotated(tool.frame) and not hands:
-            label(scr, self.font, "annotated: no hands (N undoes)", TEXT, tool.view.centerx,
-                  tool.view.y + 24)
+            label(
+                scr,
+                self.font,
+                "annotated: no hands (N undoes)",
+                TEXT,
+                tool.view.centerx,
+                tool.view.y + 24,
+            )
         self._panel(tool)
         self._status(tool)
 
@@ -249,16 +276,22 @@ class Painter:
             scr.blit(self.small.render(title, True, DIM), (x, y))
             y += 18
             try:
-                surf = target_surface(tool.store.hands(tool.frame),
-                                      (tool.clip.width, tool.clip.height), TARGET_WIDTH,
-                                      TARGET_STRIDE, (w, h), tool.others)
+                surf = target_surface(
+                    tool.store.hands(tool.frame),
+                    (tool.clip.width, tool.clip.height),
+                    TARGET_WIDTH,
+                    TARGET_STRIDE,
+                    (w, h),
+                    tool.others,
+                )
                 scr.blit(surf, (x, y))
                 self.target_rect = pygame.Rect(x, y, w, h)
             except ImportError as e:
                 scr.blit(self.small.render(f"unavailable: {e}", True, FLAG), (x, y))
             if not tool.store.annotated(tool.frame):
-                scr.blit(self.small.render("frame not annotated: not used", True, FLAG),
-                         (x + 4, y + 4))
+                scr.blit(
+                    self.small.render("frame not annotated: not used", True, FLAG), (x + 4, y + 4)
+                )
             y += h + 10
         if tool.show_help:
             y = draw_text_lines(scr, self.small, [("keys (H hides)", DIM)], x, y)
@@ -268,8 +301,9 @@ class Painter:
         scr, store, count, bar = tool.screen, tool.store, tool.clip.frame_count, tool.timeline
         key = (store.saves, len(store.records), count)
         if self._ticks is None or self._ticks[0] != key:
-            ticks = timeline_surface(bar.size, count, sorted(store.records), store.keyframes(),
-                                     store.flagged())
+            ticks = timeline_surface(
+                bar.size, count, sorted(store.records), store.keyframes(), store.flagged()
+            )
             self._ticks = (key, ticks)
         scr.blit(self._ticks[1], bar)
         x = bar.x + timeline_x(tool.frame, count, bar.w)
@@ -279,10 +313,12 @@ class Painter:
         for h in hands:
             kinds[h.label_source] = kinds.get(h.label_source, 0) + 1
         what = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"
-        line1 = (f"frame {tool.frame} of 0-{count - 1}   {tool.frame / tool.clip.fps:6.2f} s   "
-                 f"markers: {what}   flow {'ON' if tool.flow_on else 'off'}   "
-                 f"{'playing' if tool.playing else 'paused'}   "
-                 f"annotated frames {len(store.records)}   saved x{store.saves}")
+        line1 = (
+            f"frame {tool.frame} of 0-{count - 1}   {tool.frame / tool.clip.fps:6.2f} s   "
+            f"markers: {what}   flow {'ON' if tool.flow_on else 'off'}   "
+            f"{'playing' if tool.playing else 'paused'}   "
+            f"annotated frames {len(store.records)}   saved x{store.saves}"
+        )
         flags = [h.flag for h in hands if h.flag]
         line2 = ("! " + flags[0]) if flags else tool.message
         y = bar.bottom + 6

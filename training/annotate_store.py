@@ -83,8 +83,10 @@ class StepReport(NamedTuple):
         if self.held and window:
             parts.append(f"{len(self.held)} other marker(s) offered: A accepts, or click hands")
         elif self.lost and not window:
-            parts.append(f"frame {target} not written: place the lost marker there in the "
-                         f"window, then run again from {target}")
+            parts.append(
+                f"frame {target} not written: place the lost marker there in the "
+                f"window, then run again from {target}"
+            )
         return "; ".join(parts) or "nothing to carry"
 
 
@@ -166,8 +168,9 @@ class LabelStore:
             return
         old = self.records.get(frame)
         extra = old.extra if old else {}
-        self.records[frame] = Record(hands=tuple(hands), width=self.width, height=self.height,
-                                     frame=frame, extra=extra)
+        self.records[frame] = Record(
+            hands=tuple(hands), width=self.width, height=self.height, frame=frame, extra=extra
+        )
 
     def preview(self, frame: int, hands: Iterable[HandLabel]) -> None:
         """Show ``hands`` on ``frame`` without saving or recording an undo step (a drag)."""

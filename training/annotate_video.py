@@ -100,11 +100,17 @@ class ClipReader:
             ok, frame = self._cap.read()
             if not ok:
                 # The container promised more frames than it holds: shrink so the UI stays sane.
-                log.warning("%s: frame %d does not decode; clip ends at %d frames",
-                            self.path, self._next, self._next)
+                log.warning(
+                    "%s: frame %d does not decode; clip ends at %d frames",
+                    self.path,
+                    self._next,
+                    self._next,
+                )
                 self.frame_count = self._next
-                raise ClipError(f"clip {self.path}: frame {index} does not decode "
-                                f"(the file holds {self._next} frames)")
+                raise ClipError(
+                    f"clip {self.path}: frame {index} does not decode "
+                    f"(the file holds {self._next} frames)"
+                )
             self._remember(self._next, frame)
             self._next += 1
         assert frame is not None

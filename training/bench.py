@@ -43,8 +43,9 @@ def time_onnx(path: str | Path, size: tuple[int, int], runs: int, threads: int =
 def main(argv: Sequence[str] | None = None) -> None:
     """Print the table."""
     parser = argparse.ArgumentParser(prog="python -m training.bench", description=__doc__)
-    parser.add_argument("--size", default="320x192", type=argument_type(parse_size),
-                        help="WIDTHxHEIGHT")
+    parser.add_argument(
+        "--size", default="320x192", type=argument_type(parse_size), help="WIDTHxHEIGHT"
+    )
     parser.add_argument("--widths", default="0.75,1.0,1.25", help="HandNet width multipliers")
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--no-vgg", action="store_true", help="skip the (slow) VGG baseline")

@@ -18,6 +18,7 @@ reproducible and DDP ranks see different, non-overlapping items.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -30,7 +31,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from handplay.contract import to_input
 from handplay.sources import open_video
+from training.augment import motion_blur_hand
 from training.labels import CLIP_SUFFIX, HandLabel, LabelError, read_labels
 from training.targets import make_targets
 
@@ -63,8 +66,13 @@ def _line_numbers(path: Path) -> list[int]:
         return [i for i, line in enumerate(f, start=1) if line.strip()]
 
 
-def load_folder(root: str | os.PathLike[str], cache_side: int = 640) -> list[Image]:
+def load_folder(
+    root: str | os.PathLike[str], cache_side: int = 640, unknown_open: Sequence[str] = ()
+) -> list[Image]:
     """Read a labelled folder (``root/labels.jsonl`` + images) into memory.
+
+    ``unknown_open``: image path prefixes (relative to ``root``) whose hands' openness is not
+    known; their hands get the training class ``"hand"`` (found, never scored as open or not).
 
     Raises:
         FileNotFoundError: no ``labels.jsonl`` in ``root``.
@@ -87,7 +95,10 @@ def load_folder(root: str | os.PathLike[str], cache_side: int = 640) -> list[Ima
                 f"{where}: labels say {rec.width}x{rec.height} but {rec.image!r} is "
                 f"{img.shape[1]}x{img.shape[0]}; fix width/height or the image"
             )
-        out.append(_shrink(img, rec.hands, cache_side))
+        hands = rec.hands
+        if any(rec.image.startswith(prefix) for prefix in unknown_open):
+            hands = [dataclasses.replace(hd, cls="hand") for hd in hands]
+        out.append(_shrink(img, hands, cache_side))
     return out
 
 
@@ -132,8 +143,15 @@ def load_clip(video: str | os.PathLike[str], cache_side: int = 640) -> list[Imag
     return out
 
 
-def load_source(spec: str, cache_side: int = 640, synth_size: tuple[int, int] = (320, 192)):
+def load_source(
+    spec: str,
+    cache_side: int = 640,
+    synth_size: tuple[int, int] = (320, 192),
+    unknown_open: Sequence[str] = (),
+) -> list[Image]:
     """Load one source by its spec: a labelled folder, a clip, a folder of clips or ``synth:N``.
+
+    ``unknown_open`` is passed to :func:`load_folder`.
 
     Returns:
         A list of :class:`Image`.
@@ -151,7 +169,7 @@ def load_source(spec: str, cache_side: int = 640, synth_size: tuple[int, int] = 
         return load_clip(path, cache_side)
     images: list[Image] = []
     if (path / "labels.jsonl").exists():
-        images += load_folder(path, cache_side)
+        images += load_folder(path, cache_side, unknown_open)
     if path.is_dir():
         for labels in sorted(path.glob("*" + CLIP_SUFFIX)):
             clip = labels.with_name(labels.name[: -len(CLIP_SUFFIX)] + ".mp4")
@@ -163,6 +181,36 @@ def load_source(spec: str, cache_side: int = 640, synth_size: tuple[int, int] = 
             "clip.labels.jsonl beside it, a folder of such clips, or synth:N"
         )
     return images
+
+
+def mark_unlabelled(
+    images: Sequence[Image],
+    model: str | os.PathLike[str] | None = None,
+    min_score: float = 0.4,
+    sizes: Sequence[tuple[int, int]] = ((320, 192),),
+) -> int:
+    """Add a ``"maybe"`` hand (ignored by every loss) wherever a model finds a hand that no label
+    is near, in place; returns how many were added.
+
+    Machine-made labels miss about 1 hand in 10 (resting hands, far people: the data README).
+    An every-hand heatmap would teach the net that each of them is background; masking the
+    places where an earlier model saw a hand keeps those cells out of the loss instead. The
+    model runs at each of ``sizes`` so that both near and small hands are proposed.
+    """
+    from handplay.detector import Detector
+
+    dets = [Detector(model, input_size=size, threshold=min_score, max_hands=16) for size in sizes]
+    added = 0
+    for img in images:
+        found = [d for det in dets for d in det.detect(img.pixels)]
+        new: list[HandLabel] = []
+        for d in sorted(found, key=lambda d: -d.score):
+            near = [*img.hands, *new]
+            if all(math.hypot(d.x - h.x, d.y - h.y) > max(h.r, d.radius) for h in near):
+                new.append(HandLabel(d.x, d.y, 1.25 * d.radius, "maybe", "model"))
+        img.hands = [*img.hands, *new]
+        added += len(new)
+    return added
 
 
 @dataclass(frozen=True)
@@ -211,6 +259,8 @@ class Augment:
     p_object: float = 0.5  # chance that a decoy is cut from another image (a real object)
     p_focus: float = 0.75  # chance that a training crop is placed around a hand
     p_blur: float = 0.25
+    p_hand_blur: float = 0.0  # chance per hand of a motion smear on the hand alone (a swing)
+    hand_blur: tuple[float, float] = (0.1, 0.8)  # smear length range, in hand radii
     noise: float = 6.0  # max Gaussian noise sigma (0..255 scale)
     p_jpeg: float = 0.4
     jitter: float = 0.3  # brightness/contrast/saturation jitter amplitude
@@ -438,6 +488,10 @@ def augment(
         hands = [HandLabel(ow - 1 - h.x, h.y, h.r, h.cls, h.label_source) for h in hands]
     if crops and rng.random() < aug.p_paste:
         _paste(rng, view, hands, crops, aug, ref_height=out_size[1], other=other)
+    for hd in hands:
+        if aug.p_hand_blur > 0 and rng.random() < aug.p_hand_blur:
+            length = hd.r * rng.uniform(*aug.hand_blur)
+            motion_blur_hand(view, hd.x, hd.y, hd.r, length, rng.uniform(0, 180))
     view = _photometric(rng, view, aug)
     # Keep hands whose centre is within a radius of the view: the targets ignore the others.
     hands = [h for h in hands if -h.r < h.x < ow + h.r and -h.r < h.y < oh + h.r]
@@ -445,8 +499,13 @@ def augment(
 
 
 def to_tensor(bgr: np.ndarray) -> torch.Tensor:
-    """BGR uint8 H x W x 3 -> float32 3 x H x W RGB in 0..1 (the model's input)."""
-    return torch.from_numpy(np.ascontiguousarray(bgr[:, :, ::-1].transpose(2, 0, 1))).float() / 255
+    """BGR uint8 H x W x 3 -> float32 3 x H x W RGB in 0..1 (the model's input).
+
+    The runtime's own conversion (:func:`handplay.contract.to_input`): the same numbers, and
+    numpy's, because torch's ``.float()`` on a small tensor waited on its thread pool for
+    12 ms an item while another process held a core (0.26 ms this way).
+    """
+    return torch.from_numpy(to_input(bgr)[0])
 
 
 class MixedDataset(Dataset):
@@ -457,13 +516,15 @@ class MixedDataset(Dataset):
         weights: relative sampling weight of each source.
         crops: hand crops for copy-paste (may be empty).
         length: items per epoch.
-        out_size: ``(width, height)`` of each item.
+        out_size: ``(width, height)`` of the camera-like view, or several sizes: each item
+            draws one, so hands are seen at the pixel sizes of every reach (issue 14).
         stride: model output stride (for the targets).
         aug: augmentation settings.
         seed: base seed; item ``i`` of epoch ``e`` depends only on ``(seed, e, i)``.
-        others: ``"ignore"`` masks "other" hands; ``"target"`` trains them as hands too.
+        others: ``"ignore"`` masks "other" hands (format 1); ``"target"`` trains every hand in
+            the heatmap and the open head on them (format 2).
         radius_scale: Gaussian sigma / hand radius of the heatmap blobs.
-        crop_size: render only this ``(width, height)`` window of each ``out_size`` view.
+        crop_size: render only this ``(width, height)`` window of each view.
     """
 
     def __init__(
@@ -472,7 +533,7 @@ class MixedDataset(Dataset):
         weights: Sequence[float],
         crops: Sequence[Crop],
         length: int,
-        out_size: tuple[int, int],
+        out_size: tuple[int, int] | Sequence[tuple[int, int]],
         stride: int,
         aug: Augment,
         seed: int = 0,
@@ -491,29 +552,32 @@ class MixedDataset(Dataset):
             raise ValueError(f"sources {empty} are empty")
         self.sources, self.crops, self.length = sources, crops, length
         self.probs = np.asarray(weights, np.float64) / sum(weights)
-        self.out_size, self.stride, self.aug, self.seed = out_size, stride, aug, seed
+        sizes = [out_size] if isinstance(out_size[0], int) else list(out_size)
+        self.view_sizes: list[tuple[int, int]] = [tuple(v) for v in sizes]  # type: ignore[misc]
+        if crop_size is None and len(self.view_sizes) > 1:
+            raise ValueError("several view sizes need a crop_size (the items' common size)")
+        self.stride, self.aug, self.seed = stride, aug, seed
         self.others, self.radius_scale = others, radius_scale
-        self.crop_size = crop_size or out_size
+        self.crop_size = crop_size or self.view_sizes[0]
+        if any(cw > vw or ch > vh for vw, vh in self.view_sizes for cw, ch in [self.crop_size]):
+            raise ValueError(f"crop {self.crop_size} must fit in every view {self.view_sizes}")
         self.epoch = 0
 
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Returns ``(image 3xHxW, heatmap 1xhxw, ignore 1xhxw, size 1xhxw)``."""
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, ...]:
+        """Returns ``(image 3xHxW, heatmap, ignore, size, open, open_mask)``, maps 1xhxw."""
         rng = np.random.default_rng([self.seed, self.epoch, i])
         src = self.sources[rng.choice(len(self.sources), p=self.probs)]
         img = src[rng.integers(len(src))]
         other = src[rng.integers(len(src))]  # decoy objects come from the same kind of scene
+        view_size = self.view_sizes[rng.integers(len(self.view_sizes))]
         view, hands = augment(
-            rng, img, self.out_size, self.aug, self.crops, self.crop_size, other=other
+            rng, img, view_size, self.aug, self.crops, self.crop_size, other=other
         )
-        if self.others == "target":
-            hands = [HandLabel(h.x, h.y, h.r, "open", h.label_source) for h in hands]
-        t = make_targets(hands, self.crop_size, self.stride, radius_scale=self.radius_scale)
-        return (
-            to_tensor(view),
-            torch.from_numpy(t.heatmap)[None],
-            torch.from_numpy(t.ignore)[None],
-            torch.from_numpy(t.size)[None],
+        t = make_targets(
+            hands, self.crop_size, self.stride, radius_scale=self.radius_scale, others=self.others
         )
+        maps = (t.heatmap, t.ignore, t.size, t.open, t.open_mask)
+        return (to_tensor(view), *(torch.from_numpy(m)[None] for m in maps))

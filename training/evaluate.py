@@ -1,14 +1,27 @@
 """Measure a hand model on a labelled folder with DESIGN.md's evaluation rule; print one JSON line.
 
 Run: ``python -m training.evaluate --data ../shared/data/hagrid-val [--model PATH]
-[--threshold T] [--sweep] [--save-dir DIR]``
+[--threshold T] [--open-threshold T] [--size WxH] [--blur 0.4] [--shrink 0.5] [--sweep]
+[--save-dir DIR]``
 
 Decoding is ``handplay.Detector`` itself (one onnxruntime thread), so the figures measure exactly
 what the runtime does. The rule: a prediction matches an unmatched ground-truth hand if its
 centre lies within 1.0 x r of that hand's centre, greedily, nearest pairs first. Recall and
 precision are over "open" hands (a prediction matching an "other" hand counts neither for nor
-against); ``recall_all`` counts every hand. Centre errors are divided by r (median, p90) over the
-matched open hands. ``ms_*`` time the whole ``detect`` call per frame (resize, inference, peaks),
+against); ``recall_all`` counts every hand and ``precision_all`` is matched predictions over all
+predictions. Centre errors are divided by r (median, p90) over the matched open hands.
+
+With a format-2 model (an ``open`` output) the open head is scored too: ``open_recall`` (open
+hands matched by a detection the head calls open) and ``open_precision`` (of the detections
+called open, those that match an open hand), and ``open_accuracy`` (on matched hands, the head's
+open/other call against the label).
+
+Transforms imitate harder cameras on the same labels (:mod:`training.augment`): ``--blur F``
+motion-blurs each hand ``F * r`` long along a random direction (blended in within 2 r);
+``--shrink F`` puts each frame at ``F`` times its size in the middle of a grey canvas of its own
+size, as if every player stood ``1/F`` times farther away.
+
+``ms_*`` time the whole ``detect`` call per frame (resize, inference, peaks),
 ``infer_ms_*`` the onnxruntime call alone.
 
 ``--sweep`` adds a line per threshold (0.1..0.9) for a precision/recall curve, with F1;
@@ -30,8 +43,10 @@ import numpy as np
 
 from handplay.detector import Detector
 from handplay.peaks import Detection
+from handplay.sources import SourceError, parse_size
+from training.augment import blur_hands, shrink_frame
 from training.data import load_source
-from training.labels import HandLabel
+from training.labels import HandLabel, LabelError
 
 MATCH_RADIUS = 1.0  # in units of the ground-truth hand's r
 
@@ -65,18 +80,26 @@ def match(
     return out
 
 
-def score(detections: Sequence[Sequence[Detection]], truths: Sequence[Sequence[HandLabel]]) -> dict:
-    """Recall, precision, recall_all and centre error over a set of images.
+def score(
+    detections: Sequence[Sequence[Detection]],
+    truths: Sequence[Sequence[HandLabel]],
+    open_threshold: float | None = None,
+) -> dict:
+    """Recall, precision (open and all hands), the open head's figures and centre error.
 
     Args:
         detections: per image, the model's detections (frame pixels).
         truths: per image, the labelled hands (frame pixels).
+        open_threshold: the open score at which a detection counts as open (format-2 models;
+            ``None``: no open figures).
 
     Returns:
         A dict with ``images, hands, open_hands, predictions, recall, precision, recall_all,
-        centre_error_median, centre_error_p90`` (errors in units of r).
+        precision_all, centre_error_median, centre_error_p90`` (errors in units of r) and, with
+        an open threshold, ``open_recall, open_precision, open_accuracy``.
     """
     n_open = n_all = n_pred = matched_open = matched_all = neutral = 0
+    said_open = said_open_right = agree = 0
     errors: list[float] = []
     for dets, truth in zip(detections, truths, strict=True):
         pairs = match([(d.x, d.y) for d in dets], truth)
@@ -84,24 +107,44 @@ def score(detections: Sequence[Sequence[Detection]], truths: Sequence[Sequence[H
         n_open += sum(t.cls == "open" for t in truth)
         n_pred += len(dets)
         matched_all += len(pairs)
-        for _i, j, err in pairs:
-            if truth[j].cls == "open":
+        if open_threshold is not None:
+            said_open += sum(d.open is not None and d.open >= open_threshold for d in dets)
+        for i, j, err in pairs:
+            is_open = truth[j].cls == "open"
+            if is_open:
                 matched_open += 1
                 errors.append(err)
             else:
                 neutral += 1
+            if open_threshold is not None and dets[i].open is not None:
+                called = dets[i].open >= open_threshold
+                agree += called == is_open
+                said_open_right += called and is_open
     counted = n_pred - neutral
-    return {
+
+    def ratio(a: int, b: int) -> float | None:
+        return round(a / b, 4) if b else None
+
+    out = {
         "images": len(truths),
         "hands": n_all,
         "open_hands": n_open,
         "predictions": n_pred,
-        "recall": round(matched_open / n_open, 4) if n_open else None,
-        "precision": round(matched_open / counted, 4) if counted else None,
-        "recall_all": round(matched_all / n_all, 4) if n_all else None,
+        "recall": ratio(matched_open, n_open),
+        "precision": ratio(matched_open, counted),
+        "recall_all": ratio(matched_all, n_all),
+        "precision_all": ratio(matched_all, n_pred),
         "centre_error_median": round(float(np.median(errors)), 4) if errors else None,
         "centre_error_p90": round(float(np.percentile(errors, 90)), 4) if errors else None,
     }
+    if open_threshold is not None:
+        out.update(
+            open_threshold=open_threshold,
+            open_recall=ratio(said_open_right, n_open),
+            open_precision=ratio(said_open_right, said_open),
+            open_accuracy=ratio(agree, matched_all),
+        )
+    return out
 
 
 def run(
@@ -136,7 +179,7 @@ def run(
     def at(thr: float) -> list[list[Detection]]:
         return [[d for d in dets if d.score >= thr] for dets in all_dets]
 
-    figures = score(at(base), truths)
+    figures = score(at(base), truths, det.open_threshold)
     figures.update(
         threshold=base,
         ms_median=round(float(np.median(times)), 3) if times else None,
@@ -144,7 +187,7 @@ def run(
         infer_ms_median=round(float(np.median(infer)), 3) if infer else None,
         infer_ms_p90=round(float(np.percentile(infer, 90)), 3) if infer else None,
     )
-    curve = [{"threshold": t, **score(at(t), truths)} for t in sweep]
+    curve = [{"threshold": t, **score(at(t), truths, det.open_threshold)} for t in sweep]
     for row in curve:
         r, p = row["recall"] or 0.0, row["precision"] or 0.0
         row["f1"] = round(2 * r * p / (r + p), 4) if r + p else 0.0
@@ -177,11 +220,21 @@ def _save_overlays(
         cv2.imwrite(str(out / f"{k:04d}.jpg"), np.hstack([img, hm]))
 
 
-def load_truth(data: str | os.PathLike[str]) -> tuple[list[np.ndarray], list[list[HandLabel]]]:
+def load_truth(
+    data: str | os.PathLike[str], blur: float = 0.0, shrink: float = 1.0
+) -> tuple[list[np.ndarray], list[list[HandLabel]]]:
     """Frames (full resolution, BGR) and hands of a labelled folder, an annotated clip
-    (``X.mp4`` beside ``X.labels.jsonl``) or a folder of annotated clips."""
+    (``X.mp4`` beside ``X.labels.jsonl``) or a folder of annotated clips; optionally each hand
+    motion-blurred ``blur * r`` long and each frame shrunk by ``shrink`` (module docstring)."""
     images = load_source(str(data), cache_side=1 << 16)
-    return [im.pixels for im in images], [im.hands for im in images]
+    frames, truths = [im.pixels for im in images], [list(im.hands) for im in images]
+    if blur > 0:
+        pairs = enumerate(zip(frames, truths, strict=True))
+        frames = [blur_hands(f, t, blur, seed=k) for k, (f, t) in pairs]
+    if shrink != 1.0:
+        pairs = [shrink_frame(f, t, shrink) for f, t in zip(frames, truths, strict=True)]
+        frames, truths = [p[0] for p in pairs], [p[1] for p in pairs]
+    return frames, truths
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -194,14 +247,38 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--model", default=None, help="an .onnx file; default: the shipped one")
     parser.add_argument("--threshold", type=float, default=None, help="default: the model's")
+    parser.add_argument(
+        "--open-threshold", type=float, default=None, help="format 2; default: the model's"
+    )
+    parser.add_argument("--size", default=None, help="detector input WxH; default: the model's")
+    parser.add_argument(
+        "--blur", type=float, default=0.0, help="motion-blur each hand this many radii long"
+    )
+    parser.add_argument(
+        "--shrink", type=float, default=1.0, help="each frame at this fraction of its size"
+    )
     parser.add_argument("--sweep", action="store_true", help="also print a threshold sweep")
     parser.add_argument("--save-dir", default=None, help="write overlay images here")
+    parser.add_argument(
+        "-v", "--debug", action="store_true", help="show a traceback on a data error"
+    )
     args = parser.parse_args(argv)
-    det = Detector(args.model, threads=1, threshold=args.threshold, max_hands=16)
-    frames, truths = load_truth(args.data)
+    size = parse_size(args.size) if args.size else None
+    det = Detector(
+        args.model, threads=1, threshold=args.threshold, max_hands=16, input_size=size,
+        open_threshold=args.open_threshold,
+    )  # fmt: skip
+    try:
+        frames, truths = load_truth(args.data, args.blur, args.shrink)
+    except (LabelError, SourceError, FileNotFoundError, ValueError) as e:
+        if args.debug:
+            raise
+        parser.exit(1, f"training.evaluate: {e} (--debug shows the traceback)\n")
     sweep = [round(t, 2) for t in np.arange(0.1, 0.95, 0.05)] if args.sweep else []
     figures, curve = run(det, frames, truths, sweep, args.save_dir)
-    figures["model"] = str(det.path)
+    figures.update(model=str(det.path), input_size="{}x{}".format(*det.input_size))
+    if args.blur or args.shrink != 1.0:
+        figures.update(blur=args.blur, shrink=args.shrink)
     for row in curve:
         print(json.dumps({"sweep": True, **row}))
     print(json.dumps(figures))

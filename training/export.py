@@ -4,9 +4,10 @@ Run: ``python -m training.export CHECKPOINT.pt --out model.onnx [--threshold 0.3
 [--weights model.pt]`` (``--weights`` also writes the slim checkpoint that ``training.fit
 --init`` fine-tunes from).
 
-The file has input ``image`` (N x 3 x H x W, RGB 0..1, dynamic N/H/W), outputs ``heatmap``
-(0..1, sigmoid inside) and ``size`` (radius in input pixels), and the metadata keys
-``handplay.format``, ``handplay.stride``, ``handplay.input_size``, ``handplay.threshold``,
+The file (model format 2, :mod:`handplay.contract`) has input ``image`` (N x 3 x H x W, RGB
+0..1, dynamic N/H/W), outputs ``heatmap`` (every hand, 0..1, sigmoid inside), ``size`` (radius in
+input pixels) and ``open`` (0..1, sigmoid inside), and the metadata keys ``handplay.format``,
+``handplay.stride``, ``handplay.input_size``, ``handplay.threshold``, ``handplay.open_threshold``,
 ``handplay.train_config`` and ``handplay.metrics``. Every export ends with a parity check: torch
 and onnxruntime must agree to within 1e-4 at the trained size and at one other size.
 """
@@ -28,22 +29,24 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
+from handplay import contract as c
 from handplay.atomic import remove_stale_temporaries, write_atomic
 
 log = logging.getLogger(__name__)
 
-FORMAT = "1"
+FORMAT = c.CURRENT_FORMAT
+OUTPUTS = (c.HEATMAP, c.SIZE, c.OPEN)
 PARITY_TOLERANCE = 1e-4
 
 
 class _Contract(nn.Module):
-    """Wraps a net so ``forward(image)`` returns ``(heatmap 0..1, size px)``."""
+    """Wraps a net so ``forward(image)`` returns ``(heatmap 0..1, size px, open 0..1)``."""
 
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
         self.net = net
 
-    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return self.net(image, logits=False)
 
 
@@ -54,6 +57,7 @@ def export_onnx(
     threshold: float,
     train_config: dict | None = None,
     metrics: dict | None = None,
+    open_threshold: float = 0.5,
 ) -> float:
     """Write ``net`` as a contract-following ONNX file and check it against torch.
 
@@ -62,6 +66,7 @@ def export_onnx(
         path: where to write the ``.onnx`` file (one file, weights inside).
         input_size: ``(width, height)`` the net was trained for; multiples of the stride.
         threshold: the recommended peak threshold, stored as ``handplay.threshold``.
+        open_threshold: the open score above which a hand is open, ``handplay.open_threshold``.
         train_config: stored as JSON in ``handplay.train_config``.
         metrics: validation figures, stored as JSON in ``handplay.metrics``.
 
@@ -76,8 +81,11 @@ def export_onnx(
     w, h = input_size
     if w % stride or h % stride:
         raise ValueError(f"input_size must be multiples of stride {stride}, not {w}x{h}")
-    if not 0.0 < threshold < 1.0:
-        raise ValueError(f"threshold must be between 0 and 1, not {threshold}")
+    if not (0.0 < threshold < 1.0 and 0.0 < open_threshold < 1.0):
+        raise ValueError(
+            f"threshold and open_threshold must be between 0 and 1, not {threshold}, "
+            f"{open_threshold}"
+        )
     path = Path(path)
     wrapped = _Contract(net).eval()
     example = torch.rand(1, 3, h, w)
@@ -91,24 +99,24 @@ def export_onnx(
                 wrapped,
                 (example,),
                 str(raw),
-                input_names=["image"],
-                output_names=["heatmap", "size"],
+                input_names=[c.INPUT],
+                output_names=list(OUTPUTS),
                 dynamic_axes={
-                    "image": {0: "N", 2: "H", 3: "W"},
-                    "heatmap": {0: "N", 2: "h", 3: "w"},
-                    "size": {0: "N", 2: "h", 3: "w"},
+                    c.INPUT: {0: "N", 2: "H", 3: "W"},
+                    **{name: {0: "N", 2: "h", 3: "w"} for name in OUTPUTS},
                 },
                 opset_version=17,
                 dynamo=False,
             )
         model = onnx.load(str(raw))
     meta = {
-        "handplay.format": FORMAT,
-        "handplay.stride": str(stride),
-        "handplay.input_size": f"{w}x{h}",
-        "handplay.threshold": f"{threshold:.3g}",
-        "handplay.train_config": json.dumps(train_config or {}, sort_keys=True),
-        "handplay.metrics": json.dumps(metrics or {}, sort_keys=True),
+        c.FORMAT: FORMAT,
+        c.STRIDE: str(stride),
+        c.INPUT_SIZE: f"{w}x{h}",
+        c.THRESHOLD: f"{threshold:.3g}",
+        c.OPEN_THRESHOLD: f"{open_threshold:.3g}",
+        c.TRAIN_CONFIG: json.dumps(train_config or {}, sort_keys=True),
+        c.METRICS: json.dumps(metrics or {}, sort_keys=True),
     }
     del model.metadata_props[:]
     for key, value in meta.items():
@@ -135,12 +143,13 @@ def parity_check(
         x = rng.random((2, 3, h, w), dtype=np.float32)
         with torch.no_grad():
             ref = [t.numpy() for t in wrapped(torch.from_numpy(x))]
-        got = sess.run(["heatmap", "size"], {"image": x})
-        # Size is in pixels (tens): compare it relative to its scale, the heatmap absolutely.
+        got = sess.run(list(OUTPUTS), {c.INPUT: x})
+        # Size is in pixels (tens): compare it relative to its scale; heatmap and open absolutely.
         worst = max(
             worst,
             float(np.abs(ref[0] - got[0]).max()),
             float((np.abs(ref[1] - got[1]) / np.maximum(np.abs(ref[1]), 1.0)).max()),
+            float(np.abs(ref[2] - got[2]).max()),
         )
     if worst > PARITY_TOLERANCE:
         raise RuntimeError(
@@ -164,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("checkpoint", help="a .pt checkpoint written by training.fit")
     parser.add_argument("--out", required=True, help="the .onnx file to write")
     parser.add_argument("--threshold", type=float, default=None, help="default: the config's")
+    parser.add_argument("--open-threshold", type=float, default=None, help="default: the config's")
     parser.add_argument(
         "--val", default=None, help="a labelled folder: store its figures at the threshold"
     )
@@ -177,8 +187,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     net, cfg, state = load_checkpoint(args.checkpoint)
     thr = cfg.threshold if args.threshold is None else args.threshold
+    open_thr = cfg.open_threshold if args.open_threshold is None else args.open_threshold
     metrics = dict(state.get("metrics", {}))
-    diff = export_onnx(net, args.out, (cfg.input_w, cfg.input_h), thr, cfg.to_dict(), metrics)
+    diff = export_onnx(
+        net, args.out, (cfg.input_w, cfg.input_h), thr, cfg.to_dict(), metrics, open_thr
+    )
     if args.val:
         from handplay.detector import Detector
         from training.evaluate import load_truth, run

@@ -34,12 +34,16 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
 
+from handplay.sources import SourceError
 from training import data as tdata
 from training.export import export_onnx, save_checkpoint
-from training.losses import LOSSES, heatmap_loss, size_loss
+from training.labels import LabelError
+from training.losses import LOSSES, heatmap_loss, open_loss, size_loss
 from training.model import SIZE_UNIT, build_model, count_macs
 
 log = logging.getLogger(__name__)
+
+DEBUG_FLAGS = ("--debug", "-v", "--verbose")
 
 # The shipped model's weights and config, written by `training.export --weights` beside it.
 # hand.pt (weights + config for fine-tuning) is a checkout asset, not runtime package data.
@@ -50,9 +54,20 @@ SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "assets" / "models" /
 class Config:
     """Every training setting; each can be overridden with ``--key=value``."""
 
-    data: str = "../shared/data/hagrid-train,../shared/data/closeups,synth:1000"  # sources (,)
-    weights: str = "1.0,0.25,0.1"  # sampling weight of each data source
-    crops: str = "../shared/data/hand-crops"  # hand crops for copy-paste ("" = none)
+    data: str = (
+        "../shared/data/hagrid-train,../shared/data/rf100-signers,../shared/data/closeups,"
+        "synth:1000"
+    )  # sources (,)
+    weights: str = "1.0,0.3,0.25,0.05"  # sampling weight of each data source
+    # hand crops for copy-paste, folders separated by "," ("" = none)
+    crops: str = "../shared/data/hand-crops,../shared/data/hand-crops-more"
+    # image path prefixes whose hands' openness is unknown: closeups' one-class "hands" set
+    unknown_open: str = "images/hands/"
+    # sources (substrings of their spec) whose labels are machine-made: their frames with no
+    # labelled hand are dropped, and a model's extra finds there are masked ("" = none)
+    machine_labelled: str = "hagrid-train,rf100-signers"
+    complete_model: str = ""  # a model that proposes unlabelled hands to mask ("default" = shipped)
+    complete_score: float = 0.6  # its peak threshold
     val: str = "../shared/data/hagrid-val"  # validation folder ("" = no validation)
     out: str = "runs/quick"  # checkpoints, history and model.onnx go here
     arch: str = "mobile"  # "mobile" (HandNet) or "vgg" (the baseline)
@@ -60,13 +75,19 @@ class Config:
     stride: int = 4  # output stride, 4 or 8
     input_w: int = 320  # training / default inference width
     input_h: int = 192  # training / default inference height
-    crop_w: int = 192  # training crop width inside the input_w x input_h view (0 = whole view)
-    crop_h: int = 128  # training crop height (crops make steps cheaper at the same hand sizes)
+    # camera-like view sizes the items are drawn from ("" = input_w x input_h alone); hand
+    # sizes are relative to the view, so larger views give the pixel sizes of a longer reach
+    views: str = "320x192,480x288,640x384"
+    crop_w: int = 224  # training crop width inside the view (0 = whole view)
+    crop_h: int = 160  # training crop height (crops make steps cheaper at the same hand sizes)
     loss: str = "focal"  # heatmap loss: focal, mse or bce
     size_weight: float = 0.2  # weight of the size (radius) loss
+    open_weight: float = 1.0  # weight of the open head's loss (BCE on hand cells)
+    open_threshold: float = 0.5  # open score threshold written into the model
     others: str = "target"  # "other" hands: "target" (find every hand) or "ignore" (mask them)
     radius_scale: float = 0.3  # heatmap Gaussian sigma / hand radius
     paste: float = 0.5  # probability of pasting hand crops onto a training image
+    hand_blur: float = 0.3  # chance per hand of a motion smear along a random direction
     decoy: float = 0.5  # chance that a pasted oval is a labelless non-hand (objects, background)
     hand_max: float = 0.25  # largest hand radius drawn, as a fraction of the view height
     focus: float = 0.5  # chance that a training crop is placed around a hand (else anywhere)
@@ -100,9 +121,16 @@ PRESETS: dict[str, dict] = {
     # Fine-tune the shipped model (its weights, a fresh schedule at a quarter of the LR) on
     # your own clips in about 15 min; give --data (your clips mixed with the shared data).
     # The threshold is the shipped model's (chosen on hagrid-val; a test keeps them equal).
-    "tune": {"init": str(SHIPPED_WEIGHTS), "lr": 1e-3, "warmup": 0.02, "epochs": 25,
-             "samples_per_epoch": 4096, "minutes": 15.0, "threshold": 0.65,
-             "out": "runs/tune"},  # fmt: skip
+    "tune": {
+        "init": str(SHIPPED_WEIGHTS),
+        "lr": 1e-3,
+        "warmup": 0.02,
+        "epochs": 25,
+        "samples_per_epoch": 4096,
+        "minutes": 15.0,
+        "threshold": 0.65,
+        "out": "runs/tune",
+    },  # fmt: skip
 }
 
 
@@ -149,6 +177,9 @@ def parse_args(argv: Sequence[str]) -> Config:
             values[key] = kind(raw)
         except ValueError:
             raise SystemExit(f"--{key} must be a {kind.__name__}, not {raw!r}") from None
+    if "data" in values and "weights" not in values:
+        # --data alone: every source counts the same (the default weights fit the default data)
+        values["weights"] = ",".join("1" for spec in values["data"].split(",") if spec)
     cfg = Config(**values)
     if cfg.loss not in LOSSES:
         raise SystemExit(f"--loss must be one of {', '.join(LOSSES)}, not {cfg.loss!r}")
@@ -157,12 +188,31 @@ def parse_args(argv: Sequence[str]) -> Config:
             f"input and crop sizes must be multiples of 32 (the net's deepest stride), not "
             f"{cfg.input_w}x{cfg.input_h} and {cfg.crop_w}x{cfg.crop_h}"
         )
-    if cfg.crop_w > cfg.input_w or cfg.crop_h > cfg.input_h:
-        raise SystemExit(
-            f"the crop {cfg.crop_w}x{cfg.crop_h} must fit in the input "
-            f"{cfg.input_w}x{cfg.input_h}; lower --crop_w/--crop_h (0 = whole input)"
-        )
+    for vw, vh in view_sizes(cfg):
+        if vw % 32 or vh % 32:
+            raise SystemExit(f"--views sizes must be multiples of 32, not {vw}x{vh}")
+        if cfg.crop_w > vw or cfg.crop_h > vh:
+            raise SystemExit(
+                f"the crop {cfg.crop_w}x{cfg.crop_h} must fit in the view {vw}x{vh}; lower "
+                "--crop_w/--crop_h (0 = whole input) or change --views"
+            )
     return cfg
+
+
+def view_sizes(cfg: Config) -> list[tuple[int, int]]:
+    """The camera-like view sizes of ``cfg.views`` (``[(input_w, input_h)]`` when empty).
+
+    Raises:
+        SystemExit: a size that is not ``WxH``.
+    """
+    from handplay.sources import parse_size
+
+    if not cfg.views:
+        return [(cfg.input_w, cfg.input_h)]
+    try:
+        return [parse_size(v) for v in cfg.views.split(",") if v]
+    except ValueError as e:
+        raise SystemExit(f"--views: {e}") from None
 
 
 def lr_at(progress: float, cfg: Config) -> float:
@@ -187,8 +237,22 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[torch.nn.Module, Conf
     state = torch.load(path, map_location="cpu", weights_only=True)
     cfg = Config(**state["config"])
     net = build_model(cfg.arch, cfg.width, cfg.stride)
-    net.load_state_dict(state["model"])
+    load_weights(net, state["model"])
     return net.eval(), cfg, state
+
+
+def load_weights(net: torch.nn.Module, weights: dict) -> list[str]:
+    """Load ``weights`` into ``net``; a format-1 checkpoint (no open head) leaves the open head
+    as initialised. Returns the names left as initialised.
+
+    Raises:
+        RuntimeError: any other missing or unexpected key (a different architecture).
+    """
+    missing, unexpected = net.load_state_dict(weights, strict=False)
+    bad = [k for k in missing if ".open." not in f".{k}"] + list(unexpected)
+    if bad:
+        raise RuntimeError(f"the checkpoint does not fit this net: keys {bad[:6]}")
+    return list(missing)
 
 
 class _Progress:
@@ -221,7 +285,8 @@ def validate(net: torch.nn.Module, cfg: Config, frames: list, truths: list) -> d
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "val.onnx"
-        export_onnx(net, path, (cfg.input_w, cfg.input_h), cfg.threshold, cfg.to_dict())
+        export_onnx(net, path, (cfg.input_w, cfg.input_h), cfg.threshold, cfg.to_dict(),
+                    open_threshold=cfg.open_threshold)  # fmt: skip
         det = Detector(path, threads=cfg.threads, max_hands=16)
         figures, _ = run(det, frames, truths)
     net.train()
@@ -229,8 +294,24 @@ def validate(net: torch.nn.Module, cfg: Config, frames: list, truths: list) -> d
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    """Train per the command line (see the module docstring); returns the final figures."""
-    cfg = parse_args(sys.argv[1:] if argv is None else argv)
+    """Train per the command line (see the module docstring); returns the final figures.
+
+    A data error (a bad ``labels.jsonl`` line, a missing folder or video) ends the run with its
+    one-line message; ``--debug`` (or ``-v``) shows the traceback instead.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = any(a in DEBUG_FLAGS for a in args)
+    cfg = parse_args([a for a in args if a not in DEBUG_FLAGS])
+    try:
+        return train(cfg)
+    except (LabelError, SourceError, FileNotFoundError) as e:
+        if debug:
+            raise
+        raise SystemExit(f"training.fit: {e} (--debug shows the traceback)") from None
+
+
+def train(cfg: Config) -> dict:
+    """Train with ``cfg``: data, model, loop, checkpoints, export; returns the final figures."""
     # ---- distributed set-up: torchrun sets RANK/WORLD_SIZE; alone we are rank 0 of 1 ----
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -251,11 +332,24 @@ def main(argv: Sequence[str] | None = None) -> dict:
     if len(weights) != len(specs):
         raise SystemExit(f"--weights has {len(weights)} values for {len(specs)} --data sources")
     synth_size = (cfg.input_w, cfg.input_h)
-    sources = [tdata.load_source(s, cfg.cache_side, synth_size) for s in specs]
-    crops = tdata.load_crops(cfg.crops) if cfg.crops else []
+    unknown = [p for p in cfg.unknown_open.split(",") if p]
+    sources = [tdata.load_source(s, cfg.cache_side, synth_size, unknown) for s in specs]
+    machine = [m for m in cfg.machine_labelled.split(",") if m]
+    for k, spec in enumerate(specs):
+        if not any(m in spec for m in machine):
+            continue
+        # An empty machine-labelled frame is no proof of no hand (the data README): drop it.
+        kept = [im for im in sources[k] if im.hands]
+        dropped, sources[k] = len(sources[k]) - len(kept), kept
+        added = 0
+        if cfg.complete_model and cfg.others == "target":
+            model = None if cfg.complete_model == "default" else cfg.complete_model
+            added = tdata.mark_unlabelled(sources[k], model, cfg.complete_score)
+        say(f"{spec}: dropped {dropped} frames with no label, masked {added} unlabelled finds")
+    crops = [c for root in cfg.crops.split(",") if root for c in tdata.load_crops(root)]
     aug = tdata.Augment(
         hand_r=(0.025, cfg.hand_max), p_paste=cfg.paste if crops else 0.0, p_decoy=cfg.decoy,
-        p_focus=cfg.focus,
+        p_focus=cfg.focus, p_hand_blur=cfg.hand_blur,
     )  # fmt: skip
     per_rank = max(1, cfg.batch // world)
     if cfg.samples_per_epoch < per_rank * world:
@@ -263,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
             f"--samples_per_epoch ({cfg.samples_per_epoch}) must be at least --batch ({cfg.batch})"
         )
     dataset = tdata.MixedDataset(
-        sources, weights, crops, cfg.samples_per_epoch, (cfg.input_w, cfg.input_h), cfg.stride,
+        sources, weights, crops, cfg.samples_per_epoch, view_sizes(cfg), cfg.stride,
         aug, seed=cfg.seed, others=cfg.others, radius_scale=cfg.radius_scale,
         crop_size=(cfg.crop_w, cfg.crop_h) if cfg.crop_w and cfg.crop_h else None,
     )  # fmt: skip
@@ -299,8 +393,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
                 f"--init: {cfg.init} is arch={old.arch} width={old.width} stride={old.stride}; "
                 f"the config says arch={cfg.arch} width={cfg.width} stride={cfg.stride}"
             )
-        net.load_state_dict(state["model"])
-        say(f"initialised from {cfg.init} (step {state['step']} of that run)")
+        fresh = load_weights(net, state["model"])
+        say(f"initialised from {cfg.init} (step {state['step']} of that run)"
+            + (f"; new: {', '.join(fresh)}" if fresh else ""))  # fmt: skip
     # channels_last runs the depthwise convs ~1.7x faster on CPU than NCHW (measured).
     net = net.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -351,18 +446,19 @@ def main(argv: Sequence[str] | None = None) -> dict:
             sampler.set_epoch(epoch)
         net.train()
         bar = _Progress(steps_per_epoch, f"epoch {epoch + 1}/{cfg.epochs}") if lead else None
-        sums = {"heat": 0.0, "size": 0.0}
-        for i, (image, heat_t, ignore, size_t) in enumerate(loader):
+        sums = {"heat": 0.0, "size": 0.0, "open": 0.0}
+        for i, (image, heat_t, ignore, size_t, open_t, open_m) in enumerate(loader):
             done = progress()
             if done >= 1.0:
                 break
             for group in opt.param_groups:
                 group["lr"] = lr_at(done, cfg)
             image = image.contiguous(memory_format=torch.channels_last)
-            logits, log_size = model(image, logits=True)
+            logits, log_size, open_logits = model(image, logits=True)
             l_heat = heatmap_loss(cfg.loss, logits, heat_t, ignore)
             l_size = size_loss(log_size, size_t, SIZE_UNIT)
-            loss = l_heat + cfg.size_weight * l_size
+            l_open = open_loss(open_logits, open_t, open_m)
+            loss = l_heat + cfg.size_weight * l_size + cfg.open_weight * l_open
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -370,10 +466,11 @@ def main(argv: Sequence[str] | None = None) -> dict:
             step += 1
             sums["heat"] += l_heat.item()
             sums["size"] += l_size.item()
+            sums["open"] += l_open.item()
             if bar is not None:
-                bar.update(
-                    i + 1, f"loss {sums['heat'] / (i + 1):.3f} size {sums['size'] / (i + 1):.3f}"
-                )
+                n = i + 1
+                bar.update(n, f"loss {sums['heat'] / n:.3f} size {sums['size'] / n:.3f} "
+                              f"open {sums['open'] / n:.3f}")  # fmt: skip
         epoch_s = time.time() - t_epoch
         trained_s += epoch_s
         t_epoch = time.time()  # validation and checkpointing do not count against --minutes
@@ -382,6 +479,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         figures = {"epoch": epoch, "step": step, "lr": round(lr_at(progress(), cfg), 6),
                    "loss": round(sums["heat"] / n, 4),
                    "size_loss": round(sums["size"] / n, 4),
+                   "open_loss": round(sums["open"] / n, 4),
                    "train_s": round(epoch_s, 1)}  # fmt: skip
         if lead:
             if frames:
@@ -404,7 +502,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         metrics = {k: v for k, v in figures.items() if k not in ("threshold",)}
         metrics["val"] = cfg.val
         diff = export_onnx(net.eval(), onnx_path, (cfg.input_w, cfg.input_h), cfg.threshold,
-                           cfg.to_dict(), metrics)  # fmt: skip
+                           cfg.to_dict(), metrics, cfg.open_threshold)  # fmt: skip
         say(f"exported {onnx_path} ({onnx_path.stat().st_size / 1e3:.0f} kB, parity {diff:.1e})")
     if world > 1:
         dist.destroy_process_group()

@@ -121,7 +121,10 @@ def _template_shift(
 
 
 def _lk(
-    prev: np.ndarray, nxt: np.ndarray, p0: np.ndarray, levels: int,
+    prev: np.ndarray,
+    nxt: np.ndarray,
+    p0: np.ndarray,
+    levels: int,
     shift: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Forward and backward LK; return (good mask, forward points, forward-backward error).
@@ -180,8 +183,9 @@ def track_marker(
         ValueError: the frames differ in size or ``r`` is not positive.
     """
     if prev_gray.shape != next_gray.shape:
-        raise ValueError(f"frames must have the same size, not {prev_gray.shape} and "
-                         f"{next_gray.shape}")
+        raise ValueError(
+            f"frames must have the same size, not {prev_gray.shape} and {next_gray.shape}"
+        )
     if not r > 0:
         raise ValueError(f"marker radius must be greater than 0, not {r}")
     # Work on a crop around the marker: corner search and pyramids over the whole frame would
@@ -209,8 +213,14 @@ def track_marker(
 
 
 def _solve(
-    prev: np.ndarray, nxt: np.ndarray, p0: np.ndarray, origin: tuple[int, int],
-    x: float, y: float, r: float, shift: tuple[float, float] | None,
+    prev: np.ndarray,
+    nxt: np.ndarray,
+    p0: np.ndarray,
+    origin: tuple[int, int],
+    x: float,
+    y: float,
+    r: float,
+    shift: tuple[float, float] | None,
 ) -> TrackResult:
     """Track the points ``p0`` of a crop whose top-left is ``origin`` and check the result."""
     levels = LK_LEVELS if shift is None else FALLBACK_LEVELS
@@ -228,8 +238,9 @@ def _solve(
     inlier = _common_motion(a, b)[2] < max(INLIER_MIN_PX, INLIER_FRACTION * r)
     n_in = int(inlier.sum())
     if n_in < MIN_POINTS or n_in < MIN_CONSISTENT * len(p0):
-        reason = (f"points disagree: {n_in} of {len(p0)} move together "
-                  "(something in front of the hand?)")
+        reason = (
+            f"points disagree: {n_in} of {len(p0)} move together (something in front of the hand?)"
+        )
         return TrackResult(x, y, r, False, reason, n_in, fb_med)
     # The agreeing points give a similarity transform (shift, turn, scale): hands turn as they
     # wave, and a turn moves the centre differently from the points' median.
@@ -310,16 +321,20 @@ def patch_from_image(path: str, radius: int) -> np.ndarray:
     side = min(h, w)
     y0, x0 = (h - side) // 2, (w - side) // 2
     size = 2 * radius + 1
-    sq = cv2.resize(img[y0 : y0 + side, x0 : x0 + side], (size, size),
-                    interpolation=cv2.INTER_AREA)
+    sq = cv2.resize(img[y0 : y0 + side, x0 : x0 + side], (size, size), interpolation=cv2.INTER_AREA)
     yy, xx = np.mgrid[:size, :size] - radius
     alpha = (np.hypot(xx, yy) <= radius).astype(np.uint8) * 255
     return np.dstack([sq, alpha])
 
 
 def render_scene(
-    background: np.ndarray, patch: np.ndarray, cx: float, cy: float, occluder: bool = False,
-    angle: float = 0.0, scale: float = 1.0,
+    background: np.ndarray,
+    patch: np.ndarray,
+    cx: float,
+    cy: float,
+    occluder: bool = False,
+    angle: float = 0.0,
+    scale: float = 1.0,
 ) -> np.ndarray:
     """Draw ``patch`` centred at sub-pixel ``(cx, cy)`` over ``background``; BGR uint8.
 
@@ -356,8 +371,11 @@ def synthetic_background(size: tuple[int, int] = (640, 480), seed: int = 1) -> n
 
 
 def bench(
-    frames: int = 50, radius: int = 40, hand_image: str | None = None,
-    background: str | None = None, wobble: bool = False,
+    frames: int = 50,
+    radius: int = 40,
+    hand_image: str | None = None,
+    background: str | None = None,
+    wobble: bool = False,
 ) -> dict[str, float]:
     """Propagate along the synthetic path; return error (px) and speed (ms per frame) figures.
 
@@ -380,8 +398,10 @@ def bench(
     t = np.arange(frames)
     angles = 15 * np.sin(t / 7) if wobble else np.zeros(frames)
     scales = 1 + 0.1 * np.sin(t / 9) if wobble else np.ones(frames)
-    grays = [to_gray(render_scene(bg, patch, *p, angle=a, scale=k))
-             for p, a, k in zip(path, angles, scales, strict=True)]
+    grays = [
+        to_gray(render_scene(bg, patch, *p, angle=a, scale=k))
+        for p, a, k in zip(path, angles, scales, strict=True)
+    ]
     x, y, r = *path[0], float(radius) * scales[0]
     errors, r_errors, times = [], [], []
     for i in range(1, frames):
@@ -407,15 +427,21 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m training.flow --bench``: print propagation accuracy and speed as JSON."""
     import json
 
-    parser = argparse.ArgumentParser(prog="python -m training.flow", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m training.flow",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--bench", action="store_true", help="run the synthetic benchmark")
     parser.add_argument("--frames", type=int, default=50, help="frames on the path (default 50)")
     parser.add_argument("--radius", type=int, default=40, help="hand radius in px (default 40)")
     parser.add_argument("--hand-image", help="move this photo (a hand crop) instead")
     parser.add_argument("--background", help="photo to use as the room instead")
-    parser.add_argument("--wobble", action="store_true",
-                        help="the hand also turns +-15 degrees and changes size +-10 %%")
+    parser.add_argument(
+        "--wobble",
+        action="store_true",
+        help="the hand also turns +-15 degrees and changes size +-10 %%",
+    )
     args = parser.parse_args(argv)
     if not args.bench:
         parser.print_help()

@@ -10,6 +10,8 @@ scale and an image with many hands does not dominate a batch.
 - ``bce``: binary cross-entropy against the soft target, positives weighted up.
 
 Masking multiplies by ``1 - ignore`` before the sum, so inside the mask the gradient is exactly 0.
+
+:func:`open_loss` (model format 2) trains the open head with BCE on hand cells only.
 """
 
 from __future__ import annotations
@@ -98,3 +100,19 @@ def size_loss(log_size: torch.Tensor, size: torch.Tensor, unit: float) -> torch.
     mask = (size > 0).float()
     target = torch.log(size.clamp(min=1e-3) / unit)
     return ((log_size - target).abs() * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def open_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """BCE of the open head on hand cells only, averaged over those cells.
+
+    Args:
+        logits: raw open outputs, ``N x 1 x h x w``.
+        target: 1 on open hands' cells, 0 on other hands' cells.
+        mask: 1 on the cells of hands whose openness is known; 0 elsewhere, where the loss and
+            its gradient are exactly 0 (background is not "closed": it is no hand at all).
+
+    Returns:
+        A scalar tensor (0 when no cell is masked in).
+    """
+    bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    return (bce * mask).sum() / mask.sum().clamp(min=1.0)

@@ -1,8 +1,9 @@
 """The hand heatmap networks: a MobileNet-style FCN (default) and the VGG-style baseline.
 
-Both map an ``N x 3 x H x W`` RGB image in 0..1 to a heatmap and a size map on the stride-``s``
-grid (``N x 1 x H/s x W/s``). Input normalisation and the heatmap sigmoid live inside the graph,
-as the ONNX contract in DESIGN.md asks.
+Both map an ``N x 3 x H x W`` RGB image in 0..1 to a heatmap, a size map and an open map on the
+stride-``s`` grid (``N x 1 x H/s x W/s`` each; model format 2: the heatmap finds every hand, the
+open map says whether the hand centred at a cell is open and facing). Input normalisation and
+the sigmoids live inside the graph, as the ONNX contract in DESIGN.md asks.
 
 ``HandNet`` (``arch="mobile"``): a stem conv, depthwise-separable blocks down to stride 32 for a
 receptive field that covers a hand close to the camera, then a light top-down path (nearest
@@ -15,7 +16,7 @@ pool), one 512-channel block (3x conv512) and a 1x1 conv, output stride 4.
 Example:
     >>> import torch
     >>> net = build_model("mobile", width=0.5).eval()
-    >>> heat, size = net(torch.rand(1, 3, 64, 96))
+    >>> heat, size, open_ = net(torch.rand(1, 3, 64, 96))
     >>> tuple(heat.shape), bool((heat >= 0).all() and (heat <= 1).all())
     ((1, 1, 16, 24), True)
 """
@@ -63,10 +64,12 @@ class _Normalise(nn.Module):
 
 
 class _Heads(nn.Module):
-    """Heatmap logits and log-size from one feature map, through one shared 3x3 dw-sep block.
+    """Heatmap logits, log-size and open logits from one feature map, through one shared 3x3
+    dw-sep block.
 
-    Sharing the block halves the cost of the heads, which run at the output stride where every
-    MAC counts most.
+    Sharing the block keeps the heads cheap: they run at the output stride, where every MAC
+    counts most. The open head is one more 1x1 conv (hidden MACs per cell), since "is this hand
+    open" is read from the same features that say "this is a hand".
     """
 
     def __init__(self, cin: int, hidden: int) -> None:
@@ -74,37 +77,40 @@ class _Heads(nn.Module):
         self.body = _dw_sep(cin, hidden)
         self.heat = nn.Conv2d(hidden, 1, 1)
         self.size = nn.Conv2d(hidden, 1, 1)
+        self.open = nn.Conv2d(hidden, 1, 1)
         # CenterNet's prior: start with a heatmap of ~0.01 so early focal-loss steps are stable.
         nn.init.constant_(self.heat.bias, -4.6)
 
-    def forward(self, f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         f = self.body(f)
-        return self.heat(f), self.size(f)
+        return self.heat(f), self.size(f), self.open(f)
 
 
 class _Base(nn.Module):
     stride: int
 
-    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         raise NotImplementedError
 
     def forward(
         self, image: torch.Tensor, logits: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Run the net.
 
         Args:
             image: ``N x 3 x H x W`` float RGB in 0..1, H and W multiples of the stride.
-            logits: if True return ``(heatmap logits, log(radius / SIZE_UNIT))`` for the losses;
-                else ``(heatmap 0..1, radius in input pixels)`` as the ONNX contract says.
+            logits: if True return ``(heatmap logits, log(radius / SIZE_UNIT), open logits)``
+                for the losses; else ``(heatmap 0..1, radius in input pixels, open 0..1)`` as
+                the ONNX contract (format 2) says.
 
         Returns:
-            Two ``N x 1 x H/s x W/s`` tensors.
+            Three ``N x 1 x H/s x W/s`` tensors.
         """
-        heat, log_size = self.features(image)
+        heat, log_size, open_ = self.features(image)
         if logits:
-            return heat, log_size
-        return torch.sigmoid(heat), torch.exp(log_size.clamp(-6.0, 6.0)) * SIZE_UNIT
+            return heat, log_size, open_
+        size = torch.exp(log_size.clamp(-6.0, 6.0)) * SIZE_UNIT
+        return torch.sigmoid(heat), size, torch.sigmoid(open_)
 
 
 class HandNet(_Base):
@@ -141,7 +147,7 @@ class HandNet(_Base):
         # size= (not scale_factor) so inputs that are not multiples of 32 still line up.
         return F.interpolate(small, size=skip.shape[-2:], mode="nearest") + skip
 
-    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         f4 = self.s4(self.s2(self.norm(x)))  # N x c2 x H/4 x W/4
         f8 = self.s8(f4)  # N x c3 x H/8
         f16 = self.s16(f8)  # N x c4 x H/16
@@ -176,11 +182,12 @@ class VGGNet(_Base):
         )
         self.heat = nn.Conv2d(512, 1, 1)
         self.size = nn.Conv2d(512, 1, 1)
+        self.open = nn.Conv2d(512, 1, 1)
         nn.init.constant_(self.heat.bias, -4.6)
 
-    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         f = self.body(self.norm(x))
-        return self.heat(f), self.size(f)
+        return self.heat(f), self.size(f), self.open(f)
 
 
 def build_model(arch: str = "mobile", width: float = 1.0, stride: int = 4) -> nn.Module:
@@ -192,7 +199,8 @@ def build_model(arch: str = "mobile", width: float = 1.0, stride: int = 4) -> nn
         stride: output stride of HandNet, 4 or 8.
 
     Returns:
-        The untrained network, whose ``forward(image, logits=False)`` gives heatmap and size.
+        The untrained network, whose ``forward(image, logits=False)`` gives heatmap, size and
+        open.
 
     Raises:
         ValueError: unknown arch or a setting the arch does not support.

@@ -110,8 +110,9 @@ class ClipWriter:
         self.size, self.fps, self.camera = size, fps, camera
         self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*FOURCC), fps, size)
         if not self._writer.isOpened():
-            raise RecordError(f"cannot write {self.path} with codec {FOURCC}; is the folder "
-                              "writable?")
+            raise RecordError(
+                f"cannot write {self.path} with codec {FOURCC}; is the folder writable?"
+            )
         self.frames = 0
         self._t0 = time.monotonic()
         self.started = dt.datetime.now(dt.timezone.utc)
@@ -156,24 +157,40 @@ class Recorder:
         SourceError: the source does not open or gives no frame.
     """
 
-    def __init__(self, source: int | str, out: Path, size: tuple[int, int] | None = DEFAULT_SIZE,
-                 fps: float | None = None, countdown: float = COUNTDOWN_S,
-                 name: str | None = None, mirror: bool = True) -> None:
+    def __init__(
+        self,
+        source: int | str,
+        out: Path,
+        size: tuple[int, int] | None = DEFAULT_SIZE,
+        fps: float | None = None,
+        countdown: float = COUNTDOWN_S,
+        name: str | None = None,
+        mirror: bool = True,
+    ) -> None:
         self.source, self.out, self.countdown, self.name, self.mirror = (
-            source, out, countdown, name, mirror)
+            source,
+            out,
+            countdown,
+            name,
+            mirror,
+        )
         self.cap = open_source(source, size)
         if fps and isinstance(source, int):
             self.cap.set(cv2.CAP_PROP_FPS, fps)
         ok, self._pending = self.cap.read()
         if not ok:
             self.cap.release()
-            raise SourceError(f"{'camera index' if isinstance(source, int) else 'video'} "
-                              f"{source} opened but gives no frame")
+            raise SourceError(
+                f"{'camera index' if isinstance(source, int) else 'video'} "
+                f"{source} opened but gives no frame"
+            )
         h, w = self._pending.shape[:2]
         self.size = (w, h)
         if size and isinstance(source, int) and (w, h) != tuple(size):
-            print(f"camera {source} gives {w}x{h}, not the {size[0]}x{size[1]} asked for; "
-                  "recording at its size")
+            print(
+                f"camera {source} gives {w}x{h}, not the {size[0]}x{size[1]} asked for; "
+                "recording at its size"
+            )
         self.fps = float(fps or self.cap.get(cv2.CAP_PROP_FPS) or 30.0)
         self.is_file = isinstance(source, str)
         self.writer: ClipWriter | None = None
@@ -217,8 +234,11 @@ class Recorder:
         meta = self.writer.close()
         self.saved.append(meta)
         self.saved_paths.append(self.writer.path)
-        print(f"saved {self.writer.path} ({meta['frames']} frames, {meta['width']}x"
-              f"{meta['height']}) and {self.writer.meta_path.name}", flush=True)
+        print(
+            f"saved {self.writer.path} ({meta['frames']} frames, {meta['width']}x"
+            f"{meta['height']}) and {self.writer.meta_path.name}",
+            flush=True,
+        )
         self.message = f"saved {self.writer.path.name}: {meta['frames']} frames. Space: again"
         self.writer = None
 
@@ -241,8 +261,9 @@ class Recorder:
 
     def _draw(self, frame: np.ndarray) -> None:
         shown = cv2.flip(frame, 1) if self.mirror else frame
-        rgb = cv2.cvtColor(cv2.resize(shown, self.view, interpolation=cv2.INTER_AREA),
-                           cv2.COLOR_BGR2RGB)
+        rgb = cv2.cvtColor(
+            cv2.resize(shown, self.view, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB
+        )
         self.screen.fill((20, 20, 24))
         self.screen.blit(pygame.image.frombuffer(rgb.tobytes(), self.view, "RGB"), (0, 0))
         if self.count_until is not None:
@@ -312,17 +333,32 @@ def _name(text: str) -> str:
 
 def main(argv: list[str] | None = None, max_frames: int | None = None) -> int:
     """Command line entry point; ``max_frames`` stops after that many frames (tests)."""
-    parser = argparse.ArgumentParser(prog="python -m training.record", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--camera", type=argument_type(parse_source), default=0,
-                        help="camera index or video file (default 0)")
-    parser.add_argument("--size", type=argument_type(parse_size), default=DEFAULT_SIZE,
-                        help="resolution to ask the camera for (default 640x480)")
+    parser = argparse.ArgumentParser(
+        prog="python -m training.record",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--camera",
+        type=argument_type(parse_source),
+        default=0,
+        help="camera index or video file (default 0)",
+    )
+    parser.add_argument(
+        "--size",
+        type=argument_type(parse_size),
+        default=DEFAULT_SIZE,
+        help="resolution to ask the camera for (default 640x480)",
+    )
     parser.add_argument("--fps", type=float, help="frame rate (default: what the camera says)")
     parser.add_argument("--out", type=Path, default=Path("clips"), help="folder for the clips")
     parser.add_argument("--name", type=_name, help="clip name (default clip-DATE-TIME)")
-    parser.add_argument("--countdown", type=float, default=COUNTDOWN_S,
-                        help="seconds before recording starts (default %(default)s)")
+    parser.add_argument(
+        "--countdown",
+        type=float,
+        default=COUNTDOWN_S,
+        help="seconds before recording starts (default %(default)s)",
+    )
     parser.add_argument("--start", action="store_true", help="start recording at once")
     parser.add_argument("--no-mirror", action="store_true", help="do not mirror the preview")
     parser.add_argument("--list", action="store_true", help="list the cameras that open")
@@ -335,8 +371,15 @@ def main(argv: list[str] | None = None, max_frames: int | None = None) -> int:
             print(f"no camera opens at indices {PROBE_INDICES.start}..{PROBE_INDICES.stop - 1}")
         return 0 if found else 1
     try:
-        rec = Recorder(args.camera, args.out, args.size, args.fps, args.countdown, args.name,
-                       mirror=not args.no_mirror)
+        rec = Recorder(
+            args.camera,
+            args.out,
+            args.size,
+            args.fps,
+            args.countdown,
+            args.name,
+            mirror=not args.no_mirror,
+        )
     except (RecordError, SourceError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

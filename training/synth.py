@@ -176,8 +176,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m training.synth", description=__doc__)
     parser.add_argument("out")
     parser.add_argument("--count", type=int, default=200)
-    parser.add_argument("--size", default="320x192", type=argument_type(parse_size),
-                        help="WIDTHxHEIGHT")
+    parser.add_argument(
+        "--size", default="320x192", type=argument_type(parse_size), help="WIDTHxHEIGHT"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     w, h = args.size

@@ -373,12 +373,12 @@ def test_stale_label_temporary_is_removed_when_the_clip_is_opened(tmp_path):
 
 def test_stale_checkpoint_temporary_is_removed_by_the_next_save(tmp_path):
     torch = pytest.importorskip("torch")
-    from training.export import save_checkpoint
+    from training.checkpoint import save_checkpoint
 
     path = tmp_path / "last.pt"
     proc = _python(
         KILL_IN_SAVE
-        + "from training.export import save_checkpoint\n"
+        + "from training.checkpoint import save_checkpoint\n"
         + f"save_checkpoint({{'step': 1}}, {str(path)!r})\n",
         tmp_path,
         timeout=240,
@@ -452,8 +452,8 @@ def test_training_clis_print_a_data_error_in_one_line(tool, tmp_path, disc_model
 
 
 def test_fit_data_alone_gives_each_source_weight_one():
-    from training import fit
+    from training.config import parse_args
 
-    assert fit.parse_args(["--data=a,b"]).weights == "1,1"
-    assert fit.parse_args(["quick", "--data=a"]).weights == "1"
-    assert fit.parse_args(["--data=a,b", "--weights=2,1"]).weights == "2,1"
+    assert parse_args(["--data=a,b"]).weights == "1,1"
+    assert parse_args(["quick", "--data=a"]).weights == "1"
+    assert parse_args(["--data=a,b", "--weights=2,1"]).weights == "2,1"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from training import data
+from training import augment, data, dataset
 from training.labels import HandLabel, LabelError, Record, write_labels
 from training.synth import make_image, write_dataset
 
@@ -84,13 +84,13 @@ def test_geometry_keeps_labels_on_the_hand():
     # A white dot at each labelled centre must land where the augmented labels say.
     rng = np.random.default_rng(0)
     checked = 0
-    aug = data.Augment(p_paste=0, p_blur=0, noise=0, p_jpeg=0, jitter=0, hue=0, white_balance=0)
+    aug = augment.Augment(p_paste=0, p_blur=0, noise=0, p_jpeg=0, jitter=0, hue=0, white_balance=0)
     for k in range(20):
         img = np.zeros((300, 400, 3), np.uint8)
         x, y = float(rng.uniform(60, 340)), float(rng.uniform(60, 240))
         cv2.circle(img, (round(x), round(y)), 4, (255, 255, 255), -1)
         src = data.Image(img, [HandLabel(round(x), round(y), 30.0)])
-        view, hands = data.augment(np.random.default_rng(k), src, (160, 96), aug)
+        view, hands = augment.augment(np.random.default_rng(k), src, (160, 96), aug)
         if len(hands) != 1 or not (3 < hands[0].x < 157 and 3 < hands[0].y < 93):
             continue
         ys, xs = np.nonzero((view > 100).all(axis=2))
@@ -104,7 +104,7 @@ def test_geometry_keeps_labels_on_the_hand():
 
 def test_mixed_dataset_is_deterministic_and_in_range():
     synth = [data.Image(*make_image(i, (96, 64))) for i in range(6)]
-    ds = data.MixedDataset([synth], [1.0], [], 4, (96, 64), 4, data.Augment(), seed=3)
+    ds = dataset.MixedDataset([synth], [1.0], [], 4, (96, 64), 4, augment.Augment(), seed=3)
     a, b = ds[2], ds[2]
     assert all(torch.equal(u, v) for u, v in zip(a, b, strict=True))
     image, heat, ignore, size, open_, open_mask = a

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import handplay
-from training import evaluate, fit
+from training import checkpoint, config, evaluate, fit
 from training.evaluate import match, score
 from training.labels import HandLabel
 from training.synth import write_dataset
@@ -92,13 +92,14 @@ def test_init_starts_from_exported_weights_with_a_fresh_schedule(tmp_path, capsy
 
 
 def test_tune_preset_starts_from_the_shipped_weights_which_match_the_shipped_model():
-    cfg = fit.parse_args(["tune", "--data=clips"])
-    assert cfg.init == str(fit.SHIPPED_WEIGHTS) and cfg.lr < fit.Config().lr
-    net, _, state = fit.load_checkpoint(cfg.init)
+    cfg = config.parse_args(["tune", "--data=clips"])
+    assert cfg.init == str(config.SHIPPED_WEIGHTS) and cfg.lr < config.Config().lr
+    net, _, state = checkpoint.load_checkpoint(cfg.init)
     assert "optimizer" not in state  # the slim file written by training.export --weights
     image = np.random.default_rng(0).random((1, 3, 192, 320), dtype=np.float32)
     with torch.no_grad():
-        ours = dict(zip(("heatmap", "size", "open"), net(torch.from_numpy(image), logits=False)))
+        outs = net(torch.from_numpy(image), logits=False)
+    ours = dict(zip(("heatmap", "size", "open"), outs, strict=True))
     det = handplay.Detector()
     assert cfg.threshold == det.threshold  # a tuned model reports hands as the shipped one does
     if det.format != "1":
@@ -111,7 +112,7 @@ def test_tune_preset_starts_from_the_shipped_weights_which_match_the_shipped_mod
 
 def test_init_with_another_architecture_says_so(tmp_path):
     fit.main(_args(tmp_path, out="base"))
-    with pytest.raises(SystemExit, match="--init: .* is arch=mobile width=0.5"):
+    with pytest.raises(SystemExit, match="--init: .* has width=0.5, the config says 0.75"):
         fit.main(_args(tmp_path, out="wide", width=0.75,
                        init=str(tmp_path / "base" / "last.pt")))  # fmt: skip
 
@@ -123,13 +124,13 @@ def test_resume_without_checkpoint_says_so(tmp_path):
 
 def test_unknown_key_lists_the_valid_ones():
     with pytest.raises(SystemExit, match="unknown config key 'lr_max'.*valid keys: data, weights"):
-        fit.parse_args(["quick", "--lr_max=3"])
+        config.parse_args(["quick", "--lr_max=3"])
     with pytest.raises(SystemExit, match="--epochs must be a int, not 'many'"):
-        fit.parse_args(["--epochs=many"])
+        config.parse_args(["--epochs=many"])
     with pytest.raises(SystemExit, match="valid presets: quick, full"):
-        fit.parse_args(["huge"])
-    cfg = fit.parse_args(["full", "--lr=0.01", "--resume"])
-    assert cfg.lr == 0.01 and cfg.resume and cfg.epochs == fit.PRESETS["full"]["epochs"]
+        config.parse_args(["huge"])
+    cfg = config.parse_args(["long", "--lr=0.01", "--resume"])
+    assert cfg.lr == 0.01 and cfg.resume and cfg.epochs == config.PRESETS["long"]["epochs"]
 
 
 def test_two_process_ddp_run_completes(tmp_path):
@@ -159,3 +160,20 @@ def test_matching_is_greedy_nearest_first_and_others_are_neutral():
     # 1 of 2 open found; the "other" match is neutral, so precision = 1 / (3 - 1).
     assert figures["recall"] == 0.5 and figures["precision"] == 0.5
     assert figures["recall_all"] == round(2 / 3, 4) and figures["centre_error_median"] == 0.0
+
+
+def test_a_schedule_runs_its_stages_in_turn_each_from_the_last(tmp_path, monkeypatch):
+    tiny = dict(arg.lstrip("-").split("=", 1) for arg in _args(tmp_path))
+    tiny = {k: type(getattr(config.Config(), k))(v) for k, v in tiny.items()}
+    monkeypatch.setitem(config.SCHEDULES, "tiny", [{**tiny, "seed": 1}, {**tiny, "lr": 0.0}])
+    out = tmp_path / "sched"
+    fit.main(["tiny", f"--out={out}"])
+    first = torch.load(out / "stage1" / "last.pt", weights_only=True)["model"]
+    second = torch.load(out / "stage2" / "last.pt", weights_only=True)
+    assert second["config"]["init"] == str(out / "stage1" / "last.pt")
+    # lr 0 in stage 2: its weights are stage 1's (BatchNorm statistics aside)
+    assert torch.equal(second["model"]["heads.heat.weight"], first["heads.heat.weight"])
+    assert (out / "model.onnx").exists() and (out / "last.pt").exists()
+    stamp = (out / "stage2" / "model.onnx").stat().st_mtime_ns
+    fit.main(["tiny", f"--out={out}"])  # every stage is done: nothing retrains
+    assert (out / "stage2" / "model.onnx").stat().st_mtime_ns == stamp

@@ -54,7 +54,7 @@ def test_export_refuses_a_size_off_the_stride(tmp_path):
 
 
 def test_a_format_1_checkpoint_loads_with_a_fresh_open_head():
-    from training.fit import load_weights
+    from training.checkpoint import load_weights
 
     net = build_model("mobile", 0.5)
     old = {k: v for k, v in net.state_dict().items() if ".open." not in k}

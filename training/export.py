@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from handplay import contract as c
-from handplay.atomic import remove_stale_temporaries, write_atomic
+from training.checkpoint import load_checkpoint, save_weights
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +167,6 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Export a checkpoint written by ``training.fit`` to ONNX."""
-    from training.fit import load_checkpoint  # fit imports this module; import late
-
     parser = argparse.ArgumentParser(prog="python -m training.export", description=__doc__)
     parser.add_argument("checkpoint", help="a .pt checkpoint written by training.fit")
     parser.add_argument("--out", required=True, help="the .onnx file to write")
@@ -205,23 +203,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.weights:
         save_weights(state, args.weights)
         print(f"wrote {args.weights} (for training.fit --init)")
-
-
-def save_weights(state: dict, path: str | os.PathLike[str]) -> None:
-    """Write a checkpoint's weights, config and step, without the optimiser (a third the size).
-
-    ``training.fit --init=PATH`` starts from it; ``--resume`` needs a whole ``last.pt``.
-    """
-    slim = {key: state[key] for key in ("model", "config", "step", "epoch") if key in state}
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(slim, path)
-
-
-def save_checkpoint(state: dict, path: str | os.PathLike[str]) -> None:
-    """``torch.save`` atomically: a kill mid-save leaves the previous file whole (and its
-    temporary file, which the next save of ``path``, e.g. the next epoch or run, removes)."""
-    remove_stale_temporaries(path)
-    write_atomic(path, lambda tmp: torch.save(state, tmp))
 
 
 def set_metadata(path: str | os.PathLike[str], values: dict[str, str]) -> None:

@@ -2,15 +2,18 @@
 
 Run:
     python -m training.fit quick                      # a few minutes on 2 CPU cores
-    python -m training.fit full --out=runs/full       # the shipped model's first stage
+    python -m training.fit full --out=runs/full       # the shipped model's whole recipe (5 stages)
+    python -m training.fit long --out=runs/long       # one long stage from random weights
     python -m training.fit tune --data=clips,../shared/data/hagrid-train --weights=2,1
                                                       # fine-tune the shipped model on your clips
-    python -m training.fit full --out=runs/full --resume   # continue from runs/full/last.pt
+    python -m training.fit long --out=runs/long --resume   # continue from runs/long/last.pt
     python -m training.fit quick --lr=0.002 --loss=mse     # any config key as --key=value
     torchrun --nproc_per_node=4 -m training.fit full  # DistributedDataParallel (gloo on CPU)
 
-Reads top to bottom: config -> data -> model -> loop (validation each epoch with the DESIGN.md
-rule, through ``handplay.Detector`` on the exported ONNX) -> checkpoint -> export. ``OUT/last.pt``
+Reads top to bottom: config (:mod:`training.config`) -> data (:mod:`training.data` loaders,
+:mod:`training.augment`, :mod:`training.dataset`) -> model -> loop (validation each epoch with the
+DESIGN.md rule, through ``handplay.Detector`` on the exported ONNX) -> checkpoint
+(:mod:`training.checkpoint`) -> export. ``OUT/last.pt``
 holds the weights, optimiser, step and the config that made them; ``OUT/model.onnx`` is the
 exported model and ``OUT/history.jsonl`` one line of figures per epoch.
 """
@@ -22,11 +25,11 @@ import json
 import logging
 import math
 import os
+import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -36,183 +39,16 @@ from torch.utils.data.distributed import DistributedSampler
 
 from handplay.sources import SourceError
 from training import data as tdata
-from training.export import export_onnx, save_checkpoint
+from training.augment import Augment
+from training.checkpoint import check_compatible, load_weights, read_checkpoint, save_checkpoint
+from training.config import DEBUG_FLAGS, Config, parse_args, parse_schedule, view_sizes
+from training.dataset import MixedDataset
+from training.export import export_onnx
 from training.labels import LabelError
-from training.losses import LOSSES, heatmap_loss, open_loss, size_loss
+from training.losses import heatmap_loss, open_loss, size_loss
 from training.model import SIZE_UNIT, build_model, count_macs
 
 log = logging.getLogger(__name__)
-
-DEBUG_FLAGS = ("--debug", "-v", "--verbose")
-
-# The shipped model's weights and config, written by `training.export --weights` beside it.
-# hand.pt (weights + config for fine-tuning) is a checkout asset, not runtime package data.
-SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "assets" / "models" / "hand.pt"
-
-
-@dataclass
-class Config:
-    """Every training setting; each can be overridden with ``--key=value``."""
-
-    data: str = (
-        "../shared/data/hagrid-train,../shared/data/rf100-signers,../shared/data/closeups,"
-        "synth:1000"
-    )  # sources (,)
-    weights: str = "1.0,0.3,0.25,0.05"  # sampling weight of each data source
-    # hand crops for copy-paste, folders separated by "," ("" = none)
-    crops: str = "../shared/data/hand-crops,../shared/data/hand-crops-more"
-    # image path prefixes whose hands' openness is unknown: closeups' one-class "hands" set
-    unknown_open: str = "images/hands/"
-    # sources (substrings of their spec) whose labels are machine-made: their frames with no
-    # labelled hand are dropped, and a model's extra finds there are masked ("" = none)
-    machine_labelled: str = "hagrid-train,rf100-signers"
-    complete_model: str = ""  # a model that proposes unlabelled hands to mask ("default" = shipped)
-    complete_score: float = 0.6  # its peak threshold
-    val: str = "../shared/data/hagrid-val"  # validation folder ("" = no validation)
-    out: str = "runs/quick"  # checkpoints, history and model.onnx go here
-    arch: str = "mobile"  # "mobile" (HandNet) or "vgg" (the baseline)
-    width: float = 1.0  # HandNet channel multiplier
-    stride: int = 4  # output stride, 4 or 8
-    input_w: int = 320  # training / default inference width
-    input_h: int = 192  # training / default inference height
-    # camera-like view sizes the items are drawn from ("" = input_w x input_h alone); hand
-    # sizes are relative to the view, so larger views give the pixel sizes of a longer reach
-    views: str = "320x192,480x288,640x384"
-    crop_w: int = 224  # training crop width inside the view (0 = whole view)
-    crop_h: int = 160  # training crop height (crops make steps cheaper at the same hand sizes)
-    loss: str = "focal"  # heatmap loss: focal, mse or bce
-    size_weight: float = 0.2  # weight of the size (radius) loss
-    open_weight: float = 1.0  # weight of the open head's loss (BCE on hand cells)
-    open_threshold: float = 0.5  # open score threshold written into the model
-    others: str = "target"  # "other" hands: "target" (find every hand) or "ignore" (mask them)
-    radius_scale: float = 0.3  # heatmap Gaussian sigma / hand radius
-    paste: float = 0.5  # probability of pasting hand crops onto a training image
-    hand_blur: float = 0.3  # chance per hand of a motion smear along a random direction
-    decoy: float = 0.5  # chance that a pasted oval is a labelless non-hand (objects, background)
-    hand_max: float = 0.25  # largest hand radius drawn, as a fraction of the view height
-    focus: float = 0.5  # chance that a training crop is placed around a hand (else anywhere)
-    epochs: int = 8  # passes of samples_per_epoch items
-    samples_per_epoch: int = 2048  # augmented items per epoch
-    batch: int = 32  # global batch size (split across DDP ranks)
-    lr: float = 4e-3  # peak learning rate (AdamW, warm-up then cosine decay)
-    weight_decay: float = 1e-4  # AdamW weight decay
-    warmup: float = 0.05  # fraction of the steps spent warming up
-    threshold: float = 0.3  # peak threshold written into the model and used for validation
-    seed: int = 0  # seeds data order, augmentation and initial weights
-    threads: int = 2  # torch intra-op threads per process
-    workers: int = 0  # DataLoader worker processes (0 = augment in the training process)
-    cache_side: int = 640  # images are cached in memory with their long side at most this
-    max_steps: int = 0  # stop after this many steps in total (0 = no limit; for tests)
-    minutes: float = 0.0  # training time budget; the LR schedule follows it if it binds (0 = off)
-    resume: bool = False  # continue from OUT/last.pt
-    init: str = ""  # start from this checkpoint's weights (fresh optimiser and schedule)
-
-    def to_dict(self) -> dict:
-        """The config as a plain dict (stored in checkpoints and ONNX metadata)."""
-        return dataclasses.asdict(self)
-
-
-PRESETS: dict[str, dict] = {
-    # At most 6 min of training on 2 cores + ~1 min loading and validation.
-    "quick": {"epochs": 20, "samples_per_epoch": 2048, "minutes": 6.0, "out": "runs/quick"},
-    # 5120 steps, about 25-30 min on 2 cores (at most 65 min of training on a busy machine); a
-    # checkpoint every epoch, so --resume with more epochs (and more --minutes) goes further.
-    "full": {"epochs": 40, "samples_per_epoch": 4096, "minutes": 65.0, "out": "runs/full"},
-    # Fine-tune the shipped model (its weights, a fresh schedule at a quarter of the LR) on
-    # your own clips in about 15 min; give --data (your clips mixed with the shared data).
-    # The threshold is the shipped model's (chosen on hagrid-val; a test keeps them equal).
-    "tune": {
-        "init": str(SHIPPED_WEIGHTS),
-        "lr": 1e-3,
-        "warmup": 0.02,
-        "epochs": 25,
-        "samples_per_epoch": 4096,
-        "minutes": 15.0,
-        "threshold": 0.65,
-        "out": "runs/tune",
-    },  # fmt: skip
-}
-
-
-def parse_args(argv: Sequence[str]) -> Config:
-    """``[PRESET] [--key=value ...]`` -> Config.
-
-    Raises:
-        SystemExit: unknown preset or key (listing the valid ones) or a badly typed value.
-    """
-    fields = {f.name: f for f in dataclasses.fields(Config)}
-    values: dict = {}
-    args = list(argv)
-    if args and not args[0].startswith("--"):
-        preset = args.pop(0)
-        if preset not in PRESETS:
-            raise SystemExit(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
-        values.update(PRESETS[preset])
-    if "--help" in args or "-h" in args:
-        print(__doc__)
-        print("Config keys (defaults):")
-        for name in fields:
-            print(f"  --{name}={getattr(Config(), name)!r}")
-        print("Presets: " + "; ".join(f"{k}: {v}" for k, v in PRESETS.items()))
-        raise SystemExit(0)
-    for arg in args:
-        if not arg.startswith("--"):
-            raise SystemExit(f"expected --key=value, not {arg!r}")
-        key, eq, raw = arg[2:].partition("=")
-        key = key.replace("-", "_")
-        if key == "preset":
-            if raw not in PRESETS:
-                raise SystemExit(f"unknown preset {raw!r}; valid presets: {', '.join(PRESETS)}")
-            values.update(PRESETS[raw])
-            continue
-        if key not in fields:
-            raise SystemExit(f"unknown config key {key!r}; valid keys: {', '.join(fields)}")
-        kind = type(getattr(Config(), key))
-        if kind is bool:
-            if eq and raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
-                raise SystemExit(f"--{key} must be true or false, not {raw!r}")
-            values[key] = not eq or raw.lower() in ("1", "true", "yes")
-            continue
-        try:
-            values[key] = kind(raw)
-        except ValueError:
-            raise SystemExit(f"--{key} must be a {kind.__name__}, not {raw!r}") from None
-    if "data" in values and "weights" not in values:
-        # --data alone: every source counts the same (the default weights fit the default data)
-        values["weights"] = ",".join("1" for spec in values["data"].split(",") if spec)
-    cfg = Config(**values)
-    if cfg.loss not in LOSSES:
-        raise SystemExit(f"--loss must be one of {', '.join(LOSSES)}, not {cfg.loss!r}")
-    if cfg.input_w % 32 or cfg.input_h % 32 or cfg.crop_w % 32 or cfg.crop_h % 32:
-        raise SystemExit(
-            f"input and crop sizes must be multiples of 32 (the net's deepest stride), not "
-            f"{cfg.input_w}x{cfg.input_h} and {cfg.crop_w}x{cfg.crop_h}"
-        )
-    for vw, vh in view_sizes(cfg):
-        if vw % 32 or vh % 32:
-            raise SystemExit(f"--views sizes must be multiples of 32, not {vw}x{vh}")
-        if cfg.crop_w > vw or cfg.crop_h > vh:
-            raise SystemExit(
-                f"the crop {cfg.crop_w}x{cfg.crop_h} must fit in the view {vw}x{vh}; lower "
-                "--crop_w/--crop_h (0 = whole input) or change --views"
-            )
-    return cfg
-
-
-def view_sizes(cfg: Config) -> list[tuple[int, int]]:
-    """The camera-like view sizes of ``cfg.views`` (``[(input_w, input_h)]`` when empty).
-
-    Raises:
-        SystemExit: a size that is not ``WxH``.
-    """
-    from handplay.sources import parse_size
-
-    if not cfg.views:
-        return [(cfg.input_w, cfg.input_h)]
-    try:
-        return [parse_size(v) for v in cfg.views.split(",") if v]
-    except ValueError as e:
-        raise SystemExit(f"--views: {e}") from None
 
 
 def lr_at(progress: float, cfg: Config) -> float:
@@ -226,33 +62,6 @@ def lr_at(progress: float, cfg: Config) -> float:
         return cfg.lr * max(progress / cfg.warmup, 0.01)
     t = min(1.0, (progress - cfg.warmup) / max(1e-9, 1.0 - cfg.warmup))
     return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
-
-
-def load_checkpoint(path: str | os.PathLike[str]) -> tuple[torch.nn.Module, Config, dict]:
-    """Rebuild the net of a checkpoint (``weights_only=True``: no code runs on load).
-
-    Returns:
-        ``(net in eval mode, its Config, the whole checkpoint dict)``.
-    """
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    cfg = Config(**state["config"])
-    net = build_model(cfg.arch, cfg.width, cfg.stride)
-    load_weights(net, state["model"])
-    return net.eval(), cfg, state
-
-
-def load_weights(net: torch.nn.Module, weights: dict) -> list[str]:
-    """Load ``weights`` into ``net``; a format-1 checkpoint (no open head) leaves the open head
-    as initialised. Returns the names left as initialised.
-
-    Raises:
-        RuntimeError: any other missing or unexpected key (a different architecture).
-    """
-    missing, unexpected = net.load_state_dict(weights, strict=False)
-    bad = [k for k in missing if ".open." not in f".{k}"] + list(unexpected)
-    if bad:
-        raise RuntimeError(f"the checkpoint does not fit this net: keys {bad[:6]}")
-    return list(missing)
 
 
 class _Progress:
@@ -301,13 +110,33 @@ def main(argv: Sequence[str] | None = None) -> dict:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = any(a in DEBUG_FLAGS for a in args)
-    cfg = parse_args([a for a in args if a not in DEBUG_FLAGS])
+    args = [a for a in args if a not in DEBUG_FLAGS]
+    stages = parse_schedule(args)
     try:
-        return train(cfg)
+        return run_schedule(stages) if stages else train(parse_args(args))
     except (LabelError, SourceError, FileNotFoundError) as e:
         if debug:
             raise
         raise SystemExit(f"training.fit: {e} (--debug shows the traceback)") from None
+
+
+def run_schedule(stages: Sequence[Config]) -> dict:
+    """Train the stages of a schedule in turn (:data:`training.config.SCHEDULES`): a stage with
+    a ``model.onnx`` is done and skipped, one with only a ``last.pt`` is resumed. The last
+    stage's model is copied to the schedule's folder. Returns the last stage's figures."""
+    figures: dict = {}
+    for k, cfg in enumerate(stages, start=1):
+        out = Path(cfg.out)
+        if (out / "model.onnx").exists():
+            print(f"stage {k}/{len(stages)}: done ({out / 'model.onnx'})")
+            continue
+        print(f"stage {k}/{len(stages)}: {out}", flush=True)
+        figures = train(dataclasses.replace(cfg, resume=(out / "last.pt").exists()))
+    final = Path(stages[-1].out)
+    shutil.copyfile(final / "model.onnx", final.parent / "model.onnx")
+    shutil.copyfile(final / "last.pt", final.parent / "last.pt")
+    print(f"schedule done: {final.parent / 'model.onnx'}")
+    return figures
 
 
 def train(cfg: Config) -> dict:
@@ -347,7 +176,7 @@ def train(cfg: Config) -> dict:
             added = tdata.mark_unlabelled(sources[k], model, cfg.complete_score)
         say(f"{spec}: dropped {dropped} frames with no label, masked {added} unlabelled finds")
     crops = [c for root in cfg.crops.split(",") if root for c in tdata.load_crops(root)]
-    aug = tdata.Augment(
+    aug = Augment(
         hand_r=(0.025, cfg.hand_max), p_paste=cfg.paste if crops else 0.0, p_decoy=cfg.decoy,
         p_focus=cfg.focus, p_hand_blur=cfg.hand_blur,
     )  # fmt: skip
@@ -356,7 +185,7 @@ def train(cfg: Config) -> dict:
         raise SystemExit(
             f"--samples_per_epoch ({cfg.samples_per_epoch}) must be at least --batch ({cfg.batch})"
         )
-    dataset = tdata.MixedDataset(
+    dataset = MixedDataset(
         sources, weights, crops, cfg.samples_per_epoch, view_sizes(cfg), cfg.stride,
         aug, seed=cfg.seed, others=cfg.others, radius_scale=cfg.radius_scale,
         crop_size=(cfg.crop_w, cfg.crop_h) if cfg.crop_w and cfg.crop_h else None,
@@ -386,13 +215,8 @@ def train(cfg: Config) -> dict:
                 f"--init: no checkpoint at {cfg.init}; give a last.pt from a run or a .pt "
                 "written by training.export --weights"
             )
-        state = torch.load(cfg.init, map_location="cpu", weights_only=True)
-        old = Config(**state["config"])
-        if (old.arch, old.width, old.stride) != (cfg.arch, cfg.width, cfg.stride):
-            raise SystemExit(
-                f"--init: {cfg.init} is arch={old.arch} width={old.width} stride={old.stride}; "
-                f"the config says arch={cfg.arch} width={cfg.width} stride={cfg.stride}"
-            )
+        state, old = read_checkpoint(cfg.init)
+        check_compatible(old, cfg, cfg.init, "--init")
         fresh = load_weights(net, state["model"])
         say(f"initialised from {cfg.init} (step {state['step']} of that run)"
             + (f"; new: {', '.join(fresh)}" if fresh else ""))  # fmt: skip
@@ -404,14 +228,8 @@ def train(cfg: Config) -> dict:
     if cfg.resume:
         if not ckpt_path.exists():
             raise SystemExit(f"--resume: no checkpoint at {ckpt_path}; train without --resume")
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        old = Config(**state["config"])
-        for key in ("arch", "width", "stride"):
-            if getattr(old, key) != getattr(cfg, key):
-                raise SystemExit(
-                    f"--resume: checkpoint has {key}={getattr(old, key)!r}, config says "
-                    f"{getattr(cfg, key)!r}; use the same value or a new --out"
-                )
+        state, old = read_checkpoint(ckpt_path)
+        check_compatible(old, cfg, ckpt_path, "--resume")
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step, epoch, history = state["step"], state["epoch"], list(state["history"])

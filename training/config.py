@@ -1,7 +1,16 @@
 """Every training setting in one dataclass, the named presets and schedules, and the parser.
 
-``python -m training.fit [PRESET] [--key=value ...]``: a preset sets several keys at once, then
-each ``--key=value`` overrides one; ``--help`` lists every key with its default.
+``python -m training.fit [PRESET|SCHEDULE] [--key=value ...]``: a preset sets several keys at
+once, then each ``--key=value`` overrides one; ``--help`` lists every key with its default.
+
+    python -m training.fit quick                      # a few minutes on 2 CPU cores
+    python -m training.fit full --out=runs/full       # the shipped model's recipe (5 stages)
+    python -m training.fit long --out=runs/long       # one long stage from random weights
+    python -m training.fit tune --data=clips,../shared/data/hagrid-train --weights=2,1
+                                                      # fine-tune the shipped model on your clips
+    python -m training.fit long --out=runs/long --resume   # continue from runs/long/last.pt
+    python -m training.fit quick --lr=0.002 --loss=mse     # any config key as --key=value
+    torchrun --nproc_per_node=4 -m training.fit long  # DistributedDataParallel (gloo on CPU)
 """
 
 from __future__ import annotations
@@ -177,9 +186,7 @@ def parse_args(argv: Sequence[str]) -> Config:
             raise SystemExit(f"unknown preset {preset!r}; valid presets: {names}")
         values.update(PRESETS[preset])
     if "--help" in args or "-h" in args:
-        import training.fit
-
-        print(training.fit.__doc__)
+        print(__doc__)
         print("Config keys (defaults):")
         for name in fields:
             print(f"  --{name}={getattr(Config(), name)!r}")

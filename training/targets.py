@@ -27,10 +27,7 @@ Hand classes: ``"open"`` and ``"other"`` (the label file's), and two that traini
 no open target) and ``"maybe"`` (a region that may hold an unlabelled hand: ignored by every loss).
 
 Example:
-    >>> from handplay.contract import from_grid, to_grid
-from training.labels import HandLabel
-
-__all__ = ["CORE", "OPEN_CORE", "Targets", "check_targets", "from_grid", "make_targets", "to_grid"]
+    >>> from training.labels import HandLabel
     >>> t = make_targets([HandLabel(x=21.5, y=9.5, r=8.0)], image_size=(64, 32), stride=4)
     >>> t.heatmap.shape, float(t.heatmap[2, 5]), float(t.size[2, 5])
     ((8, 16), 1.0, 8.0)

@@ -9,8 +9,9 @@ import numpy as np
 import pygame
 import pytest
 
-from training import annotate, flow
-from training.annotate_store import LabelStore
+from training.annotate import app as annotate
+from training.annotate import bench as flow_bench
+from training.annotate.store import LabelStore
 from training.labels import clip_labels_path
 
 SIZE = (320, 240)
@@ -24,12 +25,12 @@ def _truth(i):
 
 @pytest.fixture
 def clip(tmp_path):
-    bg = flow.synthetic_background(SIZE)
-    patch = flow.textured_patch(RADIUS, seed=4)
+    bg = flow_bench.synthetic_background(SIZE)
+    patch = flow_bench.textured_patch(RADIUS, seed=4)
     path = tmp_path / "hand.mp4"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, SIZE)
     for i in range(FRAMES):
-        writer.write(flow.render_scene(bg, patch, *_truth(i)))
+        writer.write(flow_bench.render_scene(bg, patch, *_truth(i)))
     writer.release()
     return path
 
@@ -291,11 +292,11 @@ def test_model_proposals_can_be_accepted(tmp_path):
 
 def test_flow_lost_marker_is_flagged_in_the_window(tmp_path):
     path = tmp_path / "cut.mp4"
-    bg = flow.synthetic_background(SIZE)
-    patch = flow.textured_patch(RADIUS, seed=4)
+    bg = flow_bench.synthetic_background(SIZE)
+    patch = flow_bench.textured_patch(RADIUS, seed=4)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, SIZE)
     for i in range(4):
-        img = flow.render_scene(bg, patch, *_truth(i), occluder=i >= 2)
+        img = flow_bench.render_scene(bg, patch, *_truth(i), occluder=i >= 2)
         writer.write(img)
     writer.release()
     tool = annotate.Annotator(path)
@@ -315,12 +316,12 @@ def test_flow_lost_marker_is_flagged_in_the_window(tmp_path):
 
 def test_markers_held_back_by_a_loss_are_offered_and_keep_their_track(tmp_path):
     path = tmp_path / "two.mp4"
-    bg = flow.synthetic_background(SIZE)
-    patch = flow.textured_patch(RADIUS, seed=4)
+    bg = flow_bench.synthetic_background(SIZE)
+    patch = flow_bench.textured_patch(RADIUS, seed=4)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, SIZE)
     for i in range(3):
-        img = flow.render_scene(bg, patch, *_truth(i))
-        img = flow.render_scene(img, patch, 250, 170, occluder=i >= 1)
+        img = flow_bench.render_scene(bg, patch, *_truth(i))
+        img = flow_bench.render_scene(img, patch, 250, 170, occluder=i >= 1)
         writer.write(img)
     writer.release()
     tool = annotate.Annotator(path)

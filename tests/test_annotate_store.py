@@ -8,8 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from training import flow
-from training.annotate_store import LabelStore
+from training.annotate import bench as flow_bench
+from training.annotate import flow
+from training.annotate.store import LabelStore
 from training.labels import HandLabel, LabelError, read_labels
 
 
@@ -144,10 +145,10 @@ def test_interpolation_fills_between_keyframes(tmp_path):
 
 
 def test_propagation_leaves_the_next_keyframe_alone(tmp_path):
-    path = flow.synthetic_path(3)
-    bg = flow.synthetic_background()
-    patch = flow.textured_patch(40)
-    grays = [flow.to_gray(flow.render_scene(bg, patch, *p)) for p in path]
+    path = flow_bench.synthetic_path(3)
+    bg = flow_bench.synthetic_background()
+    patch = flow_bench.textured_patch(40)
+    grays = [flow.to_gray(flow_bench.render_scene(bg, patch, *p)) for p in path]
     store = LabelStore(tmp_path / "c.labels.jsonl", 640, 480)
     h = store.add(0, *path[0], 40)
     report = store.propagate(0, grays[0], grays[1])
@@ -161,11 +162,11 @@ def test_propagation_leaves_the_next_keyframe_alone(tmp_path):
 
 
 def test_when_one_marker_is_lost_the_next_frame_is_not_written(tmp_path):
-    path = flow.synthetic_path(2)
-    bg = flow.synthetic_background()
-    patch = flow.textured_patch(40)
-    first = flow.render_scene(bg, patch, *path[0])
-    second = flow.render_scene(bg, patch, *path[1])
+    path = flow_bench.synthetic_path(2)
+    bg = flow_bench.synthetic_background()
+    patch = flow_bench.textured_patch(40)
+    first = flow_bench.render_scene(bg, patch, *path[0])
+    second = flow_bench.render_scene(bg, patch, *path[1])
     cv2.rectangle(second, (20, 20), (140, 140), (128, 128, 128), -1)  # covers the 2nd hand
     store = LabelStore(tmp_path / "c.labels.jsonl", 640, 480)
     carried = store.add(0, *path[0], 40)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from handplay.sources import SourceError
-from training.annotate_video import ClipReader
+from training.annotate.video import ClipReader
 
 BITS = 8
 

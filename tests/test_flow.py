@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from training import flow
-from training.annotate_store import LabelStore
+from training.annotate import bench as flow_bench
+from training.annotate import flow
+from training.annotate.store import LabelStore
 from training.labels import read_labels
 
 FRAMES = 50
@@ -15,15 +16,15 @@ RADIUS = 40
 
 @pytest.fixture(scope="module")
 def scene():
-    path = flow.synthetic_path(FRAMES + 10)
-    bg = flow.synthetic_background()
-    patch = flow.textured_patch(RADIUS)
+    path = flow_bench.synthetic_path(FRAMES + 10)
+    bg = flow_bench.synthetic_background()
+    patch = flow_bench.textured_patch(RADIUS)
     return path, bg, patch
 
 
 def test_track_marker_follows_the_hand_within_1_5_px_for_50_frames(scene):
     path, bg, patch = scene
-    grays = [flow.to_gray(flow.render_scene(bg, patch, *p)) for p in path[:FRAMES]]
+    grays = [flow.to_gray(flow_bench.render_scene(bg, patch, *p)) for p in path[:FRAMES]]
     x, y, r = *path[0], float(RADIUS)
     steps = np.hypot(*np.diff(path[:FRAMES], axis=0).T)
     assert steps.max() > 8  # the path is brisk, not a crawl
@@ -39,14 +40,14 @@ def test_track_marker_follows_the_hand_within_1_5_px_for_50_frames(scene):
 def test_propagation_stops_with_a_flag_when_the_hand_is_covered(tmp_path, scene, occluder):
     path, bg, patch = scene
     covered_from = 30
-    other = flow.textured_patch(70, seed=9)
+    other = flow_bench.textured_patch(70, seed=9)
 
     def frame(i):
-        img = flow.render_scene(
+        img = flow_bench.render_scene(
             bg, patch, *path[i], occluder=occluder == "flat board" and i >= covered_from
         )
         if occluder == "textured object" and i >= covered_from:
-            img = flow.render_scene(img, other, path[i][0] + 3, path[i][1] - 4)
+            img = flow_bench.render_scene(img, other, path[i][0] + 3, path[i][1] - 4)
         return flow.to_gray(img)
 
     grays = [frame(i) for i in range(FRAMES)]
@@ -93,6 +94,6 @@ def test_interpolate():
 
 
 def test_bench_reports_accuracy_and_speed():
-    out = flow.bench(frames=12, radius=30)
+    out = flow_bench.bench(frames=12, radius=30)
     assert out["error_px_max"] < 1.5
     assert out["ms_per_frame_median"] > 0

@@ -8,8 +8,8 @@ import pygame
 import pytest
 
 from handplay.sources import SourceError
-from training import record
-from training.annotate_video import ClipReader
+from training.annotate import record
+from training.annotate.video import ClipReader
 
 
 def _source_clip(path, frames=20, size=(160, 120)):

@@ -312,7 +312,7 @@ def test_a_0x0_frame_is_a_clear_error(disc_model):
 
 
 def test_a_folder_given_as_a_video_is_reported_as_a_folder(tmp_path):
-    from training import record
+    from training.annotate import record
 
     with pytest.raises(SourceError, match=r"is a folder, not a video file"):
         open_source(tmp_path).open()
@@ -354,7 +354,7 @@ def test_stale_calibration_temporary_is_removed_on_load(tmp_path):
 
 
 def test_stale_label_temporary_is_removed_when_the_clip_is_opened(tmp_path):
-    from training.annotate_store import LabelStore
+    from training.annotate.store import LabelStore
     from training.labels import HandLabel, Record, write_labels
 
     path = tmp_path / "clip.labels.jsonl"
@@ -395,7 +395,7 @@ def test_stale_checkpoint_temporary_is_removed_by_the_next_save(tmp_path):
 
 
 def test_record_refuses_a_name_with_a_folder(tmp_path, capsys):
-    from training import record
+    from training.annotate import record
 
     src = ht.write_clip(tmp_path / "src.mp4", [np.zeros((48, 64, 3), np.uint8)] * 3)
     for name in ("a/b", "..", ""):
@@ -410,7 +410,7 @@ def test_record_refuses_a_name_with_a_folder(tmp_path, capsys):
 
 
 def test_record_next_command_names_a_file_that_exists(tmp_path, capsys):
-    from training import record
+    from training.annotate import record
 
     src = ht.write_clip(tmp_path / "src.mp4", [np.zeros((48, 64, 3), np.uint8)] * 5)
     argv = ["--camera", str(src), "--out", str(tmp_path / "clips"), "--name", "take",

@@ -200,7 +200,7 @@ def record_line(rec: Record) -> str:
 def write_lines(path: str | os.PathLike[str], lines: Iterable[str]) -> None:
     """Write already formatted lines (see :func:`record_line`) atomically: temporary file,
     fsync, rename. A crash or an exception mid-write leaves the old file as it was (a kill
-    leaves the temporary file, which the next :class:`~training.annotate_store.LabelStore`
+    leaves the temporary file, which the next :class:`~training.annotate.store.LabelStore`
     of the file removes)."""
 
     def write(tmp: Path) -> None:

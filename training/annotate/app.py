@@ -48,11 +48,10 @@ import numpy as np
 import pygame
 
 from handplay.sources import SourceError, argument_type, parse_size
-from training import annotate_draw as draw
-from training import flow
-from training.annotate_batch import propagate_batch
-from training.annotate_store import HUMAN, LabelStore
-from training.annotate_video import ClipError, ClipReader
+from training.annotate import draw, flow
+from training.annotate.batch import propagate_batch
+from training.annotate.store import HUMAN, LabelStore
+from training.annotate.video import ClipError, ClipReader
 from training.labels import HandLabel, LabelError, clip_labels_path
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import time
 
-from training import flow
-from training.annotate_store import LabelStore, StepReport
-from training.annotate_video import ClipReader
+from training.annotate import flow
+from training.annotate.store import LabelStore, StepReport
+from training.annotate.video import ClipReader
 from training.labels import clip_labels_path
 
 PRINT_EVERY = 25  # frames between progress lines

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from handplay.atomic import remove_stale_temporaries
-from training import flow
+from training.annotate import flow
 from training.labels import (
     HandLabel,
     LabelError,

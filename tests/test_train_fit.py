@@ -47,8 +47,15 @@ def test_a_few_steps_make_a_model_the_detector_runs(tmp_path, capsys):
     onnx = tmp_path / "run" / "model.onnx"
     det = handplay.Detector(onnx)
     assert det.input_size == (96, 64) and det.stride == 4
-    dets = det.detect(np.zeros((48, 80, 3), np.uint8))
-    assert isinstance(dets, list)
+    assert det.format == "2" and det.open_threshold == 0.5
+    # the exported outputs are the net's, in the contract's shapes and ranges
+    heat = det.heatmap(np.zeros((48, 80, 3), np.uint8))
+    assert heat.shape == (15, 24) and 0 <= heat.min() and heat.max() <= 1  # 80x48 at scale 1.2
+    frame = np.random.default_rng(1).integers(0, 255, (64, 96, 3), dtype=np.uint8)
+    det.threshold = 1e-6  # an untrained net: any peak will do, to check each field
+    dets = det.detect(frame)
+    assert dets and all(0 <= d.x < 96 and 0 <= d.y < 64 and d.radius > 0 for d in dets)
+    assert all(0 <= d.open <= 1 and 0 < d.score <= 1 for d in dets)
     assert json.loads(det.metadata["handplay.train_config"])["input_w"] == 96
     history = (tmp_path / "run" / "history.jsonl").read_text().splitlines()
     assert len(history) == 1
@@ -58,6 +65,7 @@ def test_a_few_steps_make_a_model_the_detector_runs(tmp_path, capsys):
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert line["images"] == 4 and line["ms_median"] > 0
     assert {"recall", "precision", "recall_all", "centre_error_median", "infer_ms_p90"} <= set(line)
+    assert {"precision_all", "open_recall", "open_precision", "open_accuracy"} <= set(line)
     assert len(list((tmp_path / "look").glob("*.jpg"))) == 4
 
 

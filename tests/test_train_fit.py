@@ -135,7 +135,7 @@ def test_unknown_key_lists_the_valid_ones():
         config.parse_args(["quick", "--lr_max=3"])
     with pytest.raises(SystemExit, match="--epochs must be a int, not 'many'"):
         config.parse_args(["--epochs=many"])
-    with pytest.raises(SystemExit, match="valid presets: quick, full"):
+    with pytest.raises(SystemExit, match="valid presets: quick, long, tune, full"):
         config.parse_args(["huge"])
     cfg = config.parse_args(["long", "--lr=0.01", "--resume"])
     assert cfg.lr == 0.01 and cfg.resume and cfg.epochs == config.PRESETS["long"]["epochs"]

@@ -65,8 +65,9 @@ def test_bench_measures_every_stage_at_the_input_size_asked_for(disc_model, caps
         for frame in ("640x480", "800x600")
     ]
     for row in detector:
-        pre, inference, peaks, total = (float(v) for v in row[3:])
+        pre, inference, peaks, total, cpu = (float(v) for v in row[3:])
         assert 0 < inference and total >= 0.9 * (pre + inference + peaks), row
+        assert 0 < cpu <= 1.1 * total + 0.1, row  # one thread: its CPU time fits in the wall time
 
 
 def test_bench_reports_a_bad_model(tmp_path, capsys):

@@ -102,7 +102,9 @@ class Painter:
         threshold = screen.slider.value
         key = (id(frame), screen.cal.mirror, round(threshold, 3))
         if key != self._preview_key:  # convert each new frame once
-            self._preview = preview_surface(frame, heat, rect.size, screen.cal.mirror)
+            self._preview = preview_surface(
+                frame, heat, rect.size, screen.cal.mirror, roi=inp.latest_roi
+            )
             self._peaks = []
             if heat is not None and heat.size:
                 found = find_peaks(heat, threshold, MAX_CROSSES)

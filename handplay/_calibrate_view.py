@@ -26,7 +26,11 @@ MUTED = (150, 160, 190)
 
 
 def preview_surface(
-    frame: np.ndarray, heatmap: np.ndarray | None, size: tuple[int, int], mirror: bool
+    frame: np.ndarray,
+    heatmap: np.ndarray | None,
+    size: tuple[int, int],
+    mirror: bool,
+    roi: tuple[int, int, int, int] | None = None,
 ) -> pygame.Surface:
     """The camera frame as a pygame surface with the heatmap tinted over it.
 
@@ -36,6 +40,8 @@ def preview_surface(
             :meth:`handplay.Detector.heatmap` returns it), or None.
         size: ``(width, height)`` of the surface to make.
         mirror: flip left-right, as the calibration's ``mirror`` does (the view the players see).
+        roi: the part of the frame the heatmap covers (``Input.latest_roi``: the play-area
+            crop), camera pixels; None for the whole frame.
 
     Returns:
         A ``size`` surface.
@@ -44,7 +50,17 @@ def preview_surface(
     # everything in OpenCV (a few ms in numpy float64 would be ~10x slower at 30 fps)
     bgr = cv2.resize(frame, (w, h), interpolation=cv2.INTER_LINEAR)  # AREA is 7x slower
     if heatmap is not None and heatmap.size:
-        heat = cv2.resize(heatmap.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+        fh, fw = frame.shape[:2]
+        x0, y0, x1, y1 = (0, 0, w, h) if roi is None else (
+            round(roi[0] * w / fw), round(roi[1] * h / fh),
+            max(round(roi[0] * w / fw) + 1, round(roi[2] * w / fw)),
+            max(round(roi[1] * h / fh) + 1, round(roi[3] * h / fh)),
+        )  # fmt: skip
+        # the grid covers the roi only (the play-area crop): tint there, nothing around it
+        heat = np.zeros((h, w), np.float32)
+        heat[y0:y1, x0:x1] = cv2.resize(
+            heatmap.astype(np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR
+        )
         heat8 = cv2.convertScaleAbs(heat, alpha=255.0)  # 0..1 -> 0..255, saturating
         colour = cv2.applyColorMap(heat8, cv2.COLORMAP_JET)
         alpha = cv2.min(cv2.max(heat - HEAT_FLOOR, 0.0) * (0.65 / (1 - HEAT_FLOOR)), 0.65)

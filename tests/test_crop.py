@@ -105,3 +105,20 @@ def test_input_reads_the_play_area_and_maps_hands_to_the_screen(disc_model):
     # the whole view, as before the crop: both discs
     hands, roi, _ = _hands(frames, Calibration(mirror=True), disc_model)
     assert len(hands) == 2 and roi == (0, 0) + FRAME
+
+
+def test_preview_tints_the_heatmap_over_the_crop_only(pygame_display):
+    """A preview of a cropped run (inp.latest_roi) puts the heatmap over the crop, not the
+    whole frame."""
+    import pygame
+
+    from handplay._calibrate_view import preview_surface
+
+    frame = np.zeros((480, 640, 3), np.uint8)
+    heat = np.ones((30, 40), np.float32)
+    tinted = pygame.surfarray.array3d(  # (x, y, rgb) of a 320x240 preview
+        preview_surface(frame, heat, (320, 240), False, roi=(320, 0, 640, 240))
+    ).sum(axis=2)
+    assert tinted[170:, :120].min() > 0 and tinted[:160].max() == 0 and tinted[:, 120:].max() == 0
+    whole = pygame.surfarray.array3d(preview_surface(frame, heat, (320, 240), False))
+    assert whole.sum(axis=2).min() > 0

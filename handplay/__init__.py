@@ -37,6 +37,9 @@ Threading contract
 * An exception in the worker is kept and raised in your thread on the next ``inp.hands``,
   ``inp.wait()`` or ``inp.stop()``.
 * ``stop()`` returns within about a second, is safe to call twice, and releases the camera.
+* The worker runs onnxruntime on ``threads`` threads (default 1) without busy-waiting, and
+  sets OpenCV to one thread while it runs (``cv2.setNumThreads`` is process-wide; the old
+  value is put back when the worker ends), so it never spreads over the game's cores.
 
 Coordinates are described once, on :class:`Hand`.
 """

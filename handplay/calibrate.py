@@ -175,12 +175,12 @@ class CalibrationScreen:
             self.buttons[f"reach_{name}"] = Button(rect, name.capitalize())
         self.reach_y = y
         y += 44 + 30  # and each reach's ms under its button
-        self.buttons["reset"] = Button(pygame.Rect(PANEL_X, y, 156, 44), "Whole view", "R")
-        self.buttons["save"] = Button(pygame.Rect(PANEL_X + 164, y, 156, 44), "Save", "S")
+        # two buttons a row from here, so the panel fits 720 px with two rows of cameras
+        self.buttons["reset"] = Button(pygame.Rect(PANEL_X, y, 184, 44), "Whole view", "R")
+        self.buttons["save"] = Button(pygame.Rect(PANEL_X + 192, y, 128, 44), "Save", "S")
         y += 52
-        self.buttons["test"] = Button(pygame.Rect(PANEL_X, y, 320, 44), "Full-screen test", "T")
-        y += 52
-        self.buttons["back"] = Button(pygame.Rect(PANEL_X, y, 320, 44), "Back", "Esc")
+        self.buttons["test"] = Button(pygame.Rect(PANEL_X, y, 184, 44), "Screen test", "T")
+        self.buttons["back"] = Button(pygame.Rect(PANEL_X + 192, y, 128, 44), "Back", "Esc")
         self.info_y = y + 64
 
     def select(self, source: int | str) -> None:

@@ -27,7 +27,7 @@ import numpy as np
 import onnxruntime as ort
 
 from handplay import contract as c
-from handplay.peaks import Detection, blob_radius, find_peaks
+from handplay.peaks import Detection, Peaks, blob_radius, find_peaks
 from handplay.reach import check_reach, reach_size
 from handplay.sources import parse_size
 
@@ -245,6 +245,25 @@ class Detector:
         rows, cols = self._valid_cells(part.shape, s)
         heat = heat[:rows, :cols]
         peaks = find_peaks(heat, self.threshold, self.max_hands)
+        detections = self._detections(peaks, heat, size, openness, s, roi) if len(peaks.x) else []
+        t3 = time.perf_counter()
+        self.timings = {
+            "preprocess": (t1 - t0) * 1e3,
+            "inference": (t2 - t1) * 1e3,
+            "peaks": (t3 - t2) * 1e3,
+        }
+        return detections, heat
+
+    def _detections(
+        self,
+        peaks: Peaks,
+        heat: np.ndarray,
+        size: np.ndarray | None,
+        openness: np.ndarray | None,
+        s: float,
+        roi: tuple[int, int, int, int] | None,
+    ) -> list[Detection]:
+        """Peaks (grid cells) -> :class:`Detection` values in frame pixels."""
         if size is not None:
             radius_in = size[peaks.row, peaks.col]  # input pixels, read at the peak cell
         else:
@@ -258,17 +277,10 @@ class Detector:
             openness[peaks.row, peaks.col].tolist() if openness is not None
             else [None] * len(peaks.score)
         )  # fmt: skip
-        detections = [
+        return [
             Detection(float(x), float(y), float(max(r, 1.0) / s), float(sc), op)
             for x, y, r, sc, op in zip(xs, ys, radius_in, peaks.score, opens, strict=True)
         ]
-        t3 = time.perf_counter()
-        self.timings = {
-            "preprocess": (t1 - t0) * 1e3,
-            "inference": (t2 - t1) * 1e3,
-            "peaks": (t3 - t2) * 1e3,
-        }
-        return detections, heat
 
 
 def check_roi(roi: tuple[int, int, int, int], frame_wh: tuple[int, int]) -> tuple[int, ...]:

@@ -158,49 +158,12 @@ def test_shipped_model_at_320x180_same_hands(handplay_detect, tmp_path):
     assert _assert_same(handplay_detect, sidecar, det, _write(tmp_path, frames)) >= 4
 
 
-def _with_open_head(path, out):
-    """The shipped net as a format-2 model: an ``open`` head (a 1×1 conv on the head features,
-    then ``Max`` with a constant, an op OpenCV 4.6 rejects, and a sigmoid), so the real
-    architecture is tested with an ``open`` output before a trained format-2 model ships."""
-    from onnx import TensorProto, helper, numpy_helper
-
-    model = onnx.load(str(path))
-    graph = model.graph
-    heat = next(n for n in graph.node if n.output[0] == "heatmap")  # Sigmoid(Conv(features))
-    conv = next(n for n in graph.node if n.output[0] == heat.input[0])
-    weight = next(t for t in graph.initializer if t.name == conv.input[1])
-    graph.initializer.extend(
-        [
-            numpy_helper.from_array(-numpy_helper.to_array(weight), "open_w"),
-            numpy_helper.from_array(np.array([0.5], np.float32), "open_b"),
-            numpy_helper.from_array(np.array(0.2, np.float32), "open_floor"),
-        ]
-    )
-    graph.node.extend(
-        [
-            helper.make_node("Conv", [conv.input[0], "open_w", "open_b"], ["open_logit"]),
-            helper.make_node("Max", ["open_logit", "open_floor"], ["open_floored"]),
-            helper.make_node("Sigmoid", ["open_floored"], ["open"]),
-        ]
-    )
-    graph.output.append(
-        helper.make_tensor_value_info("open", TensorProto.FLOAT, ["N", 1, "h", "w"])
-    )
-    for prop in model.metadata_props:
-        if prop.key == "handplay.format":
-            prop.value = "2"
-    entry = model.metadata_props.add()
-    entry.key, entry.value = "handplay.open_threshold", "0.6"
-    onnx.save(model, str(out))
-    return out
-
-
-def test_shipped_net_with_an_open_head_same_hands(handplay_detect, tmp_path):
-    model = _with_open_head(DEFAULT_MODEL, tmp_path / "hand2.onnx")
-    sidecar = write_deployment(model, tmp_path / "deploy")
+def test_shipped_format_2_model_same_hands_and_open_scores(handplay_detect, tmp_path):
+    # the shipped model itself is format 2 (heatmap, size and open outputs)
+    sidecar = write_deployment(DEFAULT_MODEL, tmp_path / "deploy")
     frames = {f"synth{seed}": make_image(seed, (640, 360))[0] for seed in (0, 2, 6, 7, 9)}
     paths = _write(tmp_path, frames)
-    det = Detector(model)
+    det = Detector(DEFAULT_MODEL)
     assert det.format == "2"
     assert _assert_same(handplay_detect, sidecar, det, paths) >= 4
 

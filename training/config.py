@@ -107,7 +107,7 @@ PRESETS: dict[str, dict] = {
         "epochs": 25,
         "samples_per_epoch": 4096,
         "minutes": 15.0,
-        "threshold": 0.65,
+        "threshold": 0.5,
         "open_threshold": 0.5,
         "out": "runs/tune",
     },  # fmt: skip

@@ -1,3 +1,4 @@
+import hashlib
 import json
 import os
 import subprocess
@@ -88,6 +89,11 @@ def test_init_starts_from_exported_weights_with_a_fresh_schedule(tmp_path, capsy
                  "--weights", str(slim)])  # fmt: skip
     base = torch.load(slim, weights_only=True)
     assert "optimizer" not in base and base["step"] == 4
+    # the export also wrote the OpenCV deployment for C++ beside the model, for this very file
+    sidecar = json.loads((tmp_path / "m_cpp" / "hand.json").read_text())
+    digest = hashlib.sha256((tmp_path / "m.onnx").read_bytes()).hexdigest()
+    assert sidecar["source_sha256"] == digest and sidecar["format"] == 2
+    assert all((tmp_path / "m_cpp" / m["file"]).exists() for m in sidecar["models"])
     # lr=0: the weights must come out exactly as loaded (batch-norm statistics still move).
     figures = fit.main(_args(tmp_path, out="tuned", init=str(slim), lr=0, seed=5))
     assert figures["step"] == 2  # a fresh run, not a resume

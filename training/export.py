@@ -1,8 +1,9 @@
 """Export a trained network to one self-contained ONNX file that follows DESIGN.md's contract.
 
 Run: ``python -m training.export CHECKPOINT.pt --out model.onnx [--threshold 0.3] [--val DIR]
-[--weights model.pt]`` (``--weights`` also writes the slim checkpoint that ``training.fit
---init`` fine-tunes from).
+[--weights model.pt] [--deploy DIR | --no-deploy]`` (``--weights`` also writes the slim
+checkpoint that ``training.fit --init`` fine-tunes from; the OpenCV deployment files for C++,
+:mod:`training.deploy`, go to ``model_cpp/`` beside the model unless ``--deploy`` says where).
 
 The file (model format 2, :mod:`handplay.contract`) has input ``image`` (N x 3 x H x W, RGB
 0..1, dynamic N/H/W), outputs ``heatmap`` (every hand, 0..1, sigmoid inside), ``size`` (radius in
@@ -181,6 +182,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="also write the weights and config (no optimiser state) to this .pt file, "
         "the starting point for `training.fit --init=PATH`",
     )
+    parser.add_argument(
+        "--deploy",
+        default=None,
+        help="also write the OpenCV (C++) deployment files here (training.deploy); default: "
+        "OUT's name with _cpp, e.g. model_cpp/ beside model.onnx",
+    )
+    parser.add_argument(
+        "--no-deploy", action="store_true", help="do not write the deployment files"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     net, cfg, state = load_checkpoint(args.checkpoint)
@@ -200,6 +210,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         set_metadata(args.out, {"handplay.metrics": json.dumps(metrics, sort_keys=True)})
         print(json.dumps(metrics))
     print(f"wrote {args.out} (parity {diff:.2e})")
+    if not args.no_deploy:
+        # after the metrics are stored: the sidecar records the final file's sha256
+        from training.deploy import write_deployment
+
+        out = Path(args.out)
+        folder = Path(args.deploy) if args.deploy else out.with_name(out.stem + "_cpp")
+        print(f"wrote {write_deployment(out, folder)} (the OpenCV deployment for C++)")
     if args.weights:
         save_weights(state, args.weights)
         print(f"wrote {args.weights} (for training.fit --init)")

@@ -57,7 +57,10 @@ class DebugOverlay:
             size = (PREVIEW_WIDTH, int(PREVIEW_WIDTH * h / w))
             if frame is not self._frame or self._surface is None:
                 mirror = inp.calibration.mirror if inp.calibration is not None else True
-                self._surface = preview_surface(frame, inp.latest_heatmap, size, mirror)
+                # the heatmap covers only the play-area crop the detector read (latest_roi)
+                self._surface = preview_surface(
+                    frame, inp.latest_heatmap, size, mirror, roi=inp.latest_roi
+                )
                 self._frame = frame
             preview = self._surface
             stats = inp.stats

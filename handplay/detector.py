@@ -28,7 +28,7 @@ import onnxruntime as ort
 
 from handplay import contract as c
 from handplay.peaks import Detection, Peaks, blob_radius, find_peaks
-from handplay.reach import check_reach, reach_size
+from handplay.reach import check_reach_or_size, reach_size
 from handplay.sources import parse_size
 
 log = logging.getLogger(__name__)
@@ -98,13 +98,7 @@ class Detector:
             len(input_size) == 2 and all(isinstance(v, int) and v > 0 for v in input_size)
         ):
             raise ValueError(f"input_size must be (width, height) above 0, not {input_size!r}")
-        if reach is not None:
-            check_reach(reach)
-            if input_size is not None:
-                raise ValueError(
-                    f"give reach or input_size, not both (reach {reach!r}, input_size "
-                    f"{input_size!r})"
-                )
+        check_reach_or_size(reach, input_size)
         self.path = Path(model) if model is not None else DEFAULT_MODEL
         self.session = _open_session(self.path, threads)
         meta = self.session.get_modelmeta().custom_metadata_map

@@ -20,7 +20,7 @@ import pygame
 from handplay.calibration import Calibration
 from handplay.detector import Detector
 from handplay.events import EventPoster, reserve_event_types
-from handplay.reach import check_reach
+from handplay.reach import check_reach_or_size
 from handplay.smoothing import OneEuroFilter
 from handplay.sources import Frame, FrameSource, open_source
 from handplay.tracking import ENTER_FRAMES, LEAVE_FRAMES, OPEN_FRAMES, Track, Tracker
@@ -179,13 +179,7 @@ class Input:
         self.post_events = post_events
         self.threads = threads
         self.input_size = input_size
-        if reach is not None:
-            check_reach(reach)
-            if input_size is not None:
-                raise ValueError(
-                    f"give reach or input_size, not both (reach {reach!r}, input_size "
-                    f"{input_size!r})"
-                )
+        check_reach_or_size(reach, input_size)
         self.reach = reach
         self.paced = paced
         self._hysteresis = (enter_frames, leave_frames)

@@ -34,6 +34,7 @@ __all__ = [
     "MIN_RADIUS_CELLS",
     "REACH_SCALES",
     "check_reach",
+    "check_reach_or_size",
     "reach_size",
     "reach_sizes",
     "suggest_reach",
@@ -68,6 +69,21 @@ def check_reach(reach: object) -> str:
     if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
         raise ValueError(f"{want}, not {reach!r}")
     return reach
+
+
+def check_reach_or_size(reach: object, input_size: object) -> None:
+    """Check a ``reach`` (if given) and that it does not come with an explicit ``input_size``.
+
+    Raises:
+        ValueError: a bad reach (:func:`check_reach`), or both given.
+    """
+    if reach is None:
+        return
+    check_reach(reach)
+    if input_size is not None:
+        raise ValueError(
+            f"give reach or input_size, not both (reach {reach!r}, input_size {input_size!r})"
+        )
 
 
 def reach_size(reach: str, model_size: tuple[int, int], stride: int) -> tuple[int, int]:

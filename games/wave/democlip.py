@@ -38,14 +38,23 @@ OPEN_GESTURES = ("palm", "stop", "stop_inverted", "four")
 CLOSED_GESTURES = ("fist", "like", "one", "dislike")
 
 
-def pick_photos(folder: Path, count: int, seed: int = 0) -> list[Path]:
-    """``count`` photos alternating open-hand and closed-hand gestures (by their folder)."""
+def _records(folder: Path) -> list[dict]:
+    """The records of ``folder/labels.jsonl``.
+
+    Raises:
+        FileNotFoundError: the folder has no ``labels.jsonl``.
+    """
     labels = folder / "labels.jsonl"
     if not labels.is_file():
         raise FileNotFoundError(f"{labels} does not exist: pass a labelled folder (labels.jsonl)")
+    return [json.loads(line) for line in labels.read_text(encoding="utf-8").splitlines()]
+
+
+def pick_photos(folder: Path, count: int, seed: int = 0) -> list[Path]:
+    """``count`` photos alternating open-hand and closed-hand gestures (by their folder)."""
     by_kind: dict[str, list[Path]] = {"open": [], "closed": []}
-    for line in labels.read_text(encoding="utf-8").splitlines():
-        image = json.loads(line)["image"]
+    for rec in _records(folder):
+        image = rec["image"]
         gesture = Path(image).parent.name
         if gesture in OPEN_GESTURES:
             by_kind["open"].append(folder / image)
@@ -88,12 +97,8 @@ def build(folder: Path, out: Path, photos: int = 12, seconds: float = 4.0) -> Pa
 
 def _crops(folder: Path, gestures: Sequence[str], min_side: int = 90) -> list[Path]:
     """Hand crops of ``gestures`` (by gesture folder) with a short side of at least ``min_side``."""
-    labels = folder / "labels.jsonl"
-    if not labels.is_file():
-        raise FileNotFoundError(f"{labels} does not exist: pass a labelled folder (labels.jsonl)")
     out = []
-    for line in labels.read_text(encoding="utf-8").splitlines():
-        rec = json.loads(line)
+    for rec in _records(folder):
         if (
             Path(rec["image"]).parent.name in gestures
             and min(rec["width"], rec["height"]) >= min_side
@@ -112,7 +117,7 @@ def build_grab(
     rng = random.Random(seed)
     hands = {kind: _crops(crops, gestures) for kind, gestures in
              (("open", ("palm", "stop")), ("closed", ("fist",)))}  # fmt: skip
-    rooms = [p for p in sorted(room.rglob("*.jpg"))]
+    rooms = sorted(room.rglob("*.jpg"))
     if not rooms:
         raise FileNotFoundError(f"no .jpg photos under {room} for the room")
     w, h = SIZE

@@ -273,13 +273,9 @@ def _photometric(rng: np.random.Generator, img: np.ndarray, aug: Augment) -> np.
     if rng.random() < aug.p_blur:
         if rng.random() < 0.5:
             img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.5))
-        else:  # motion blur: hands move fast in front of a webcam
-            k = int(rng.integers(3, 8))
-            kernel = np.zeros((k, k), np.float32)
-            kernel[k // 2] = 1.0 / k
-            rot = cv2.getRotationMatrix2D(((k - 1) / 2, (k - 1) / 2), rng.uniform(0, 180), 1)
-            kernel = cv2.warpAffine(kernel, rot, (k, k))
-            img = cv2.filter2D(img, -1, kernel / max(kernel.sum(), 1e-6))
+        else:  # motion blur of the whole view: the camera moves too
+            length = int(rng.integers(3, 8))
+            img = cv2.filter2D(img, -1, line_kernel(length, rng.uniform(0, 180)))
     if aug.noise > 0:
         sigma = np.float32(rng.uniform(0, aug.noise))
         noise = _noise(rng, img.size).reshape(img.shape) * sigma

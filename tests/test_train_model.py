@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from training.export import export_onnx, read_metadata
-from training.model import build_model, count_macs
+from training.model import build_model, count_macs, fold_input_scale
 
 
 @pytest.mark.parametrize(("arch", "stride"), [("mobile", 4), ("mobile", 8), ("vgg", 4)])
@@ -46,6 +46,26 @@ def test_export_follows_the_contract(tmp_path):
     assert [o.name for o in sess.get_outputs()] == ["heatmap", "size", "open"]
     heat, size, open_ = sess.run(None, {"image": np.zeros((1, 3, 128, 224), np.float32)})
     assert heat.shape == size.shape == open_.shape == (1, 1, 32, 56)
+
+
+@pytest.mark.parametrize("arch", ["mobile", "vgg"])
+def test_folding_the_input_scale_changes_no_output(arch):
+    net = build_model(arch, 0.5).eval()
+    with torch.no_grad():  # BN statistics off their defaults, so the fold is not trivially exact
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+    folded = fold_input_scale(net).eval()
+    # an image with a bright border: the padded edge is where a wrong fold would show
+    x = torch.rand(2, 3, 64, 96)
+    x[..., :2, :] = 1.0
+    with torch.no_grad():
+        for a, b in zip(net(x, logits=True), folded(x, logits=True), strict=True):
+            assert torch.allclose(a, b, atol=1e-5, rtol=1e-5)
+    assert not folded.norm.divide and net.norm.divide  # the original is untouched
+    with pytest.raises(ValueError, match="not folded yet"):
+        fold_input_scale(folded)
 
 
 def test_export_refuses_a_size_off_the_stride(tmp_path):

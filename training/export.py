@@ -9,8 +9,10 @@ The file (model format 2, :mod:`handplay.contract`) has input ``image`` (N x 3 x
 0..1, dynamic N/H/W), outputs ``heatmap`` (every hand, 0..1, sigmoid inside), ``size`` (radius in
 input pixels) and ``open`` (0..1, sigmoid inside), and the metadata keys ``handplay.format``,
 ``handplay.stride``, ``handplay.input_size``, ``handplay.threshold``, ``handplay.open_threshold``,
-``handplay.train_config`` and ``handplay.metrics``. Every export ends with a parity check: torch
-and onnxruntime must agree to within 1e-4 at the trained size and at one other size.
+``handplay.train_config`` and ``handplay.metrics``. The input normalisation's division is folded
+into the first conv (:func:`training.model.fold_input_scale`). Every export ends with a parity
+check: the torch net as trained and onnxruntime must agree to within 1e-4 at the trained size
+and at one other size.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from torch import nn
 
 from handplay import contract as c
 from training.checkpoint import load_checkpoint, save_weights
+from training.model import fold_input_scale
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +91,10 @@ def export_onnx(
             f"{open_threshold}"
         )
     path = Path(path)
-    wrapped = _Contract(net).eval()
+    # The file holds the folded net (one elementwise pass less per frame); the parity check
+    # compares it with the net as trained, so it checks the fold too.
+    reference = _Contract(net).eval()
+    wrapped = _Contract(fold_input_scale(net)).eval()
     example = torch.rand(1, 3, h, w)
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
@@ -126,7 +132,7 @@ def export_onnx(
     onnx.checker.check_model(model)
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save_model(model, str(path), save_as_external_data=False)
-    diff = parity_check(wrapped, path, [(w, h), (w + 2 * stride * 4, h + stride * 4)])
+    diff = parity_check(reference, path, [(w, h), (w + 2 * stride * 4, h + stride * 4)])
     log.info(
         "exported %s (%.1f kB), parity max abs diff %.2e", path, path.stat().st_size / 1e3, diff
     )

@@ -23,6 +23,8 @@ Example:
 
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -58,9 +60,11 @@ class _Normalise(nn.Module):
         super().__init__()
         self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1))
+        # False once fold_input_scale has moved the division into the first conv's weights
+        self.divide = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
+        return (x - self.mean) / self.std if self.divide else x - self.mean
 
 
 class _Heads(nn.Module):
@@ -188,6 +192,24 @@ class VGGNet(_Base):
     def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         f = self.body(self.norm(x))
         return self.heat(f), self.size(f), self.open(f)
+
+
+def fold_input_scale(net: nn.Module) -> nn.Module:
+    """A copy of ``net`` whose first conv absorbs the ``/ std`` of the input normalisation.
+
+    Exact, not an approximation: the conv is linear in each input channel, and its zero padding
+    is zero before and after the division. The mean subtraction stays in the graph, since
+    folding it into the bias would change what the padded border sees. For export: it removes
+    one full-resolution elementwise pass from every frame's inference.
+    """
+    net = copy.deepcopy(net)
+    first = net.s2[0] if isinstance(net, HandNet) else net.body[0]
+    if not isinstance(first, nn.Conv2d) or not net.norm.divide:
+        raise ValueError("fold_input_scale needs a net from build_model that was not folded yet")
+    with torch.no_grad():
+        first.weight /= net.norm.std  # weight: out x 3 x k x k; std: 1 x 3 x 1 x 1
+    net.norm.divide = False
+    return net
 
 
 def build_model(arch: str = "mobile", width: float = 1.0, stride: int = 4) -> nn.Module:

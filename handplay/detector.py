@@ -206,7 +206,10 @@ class Detector:
         return heat[:rows, :cols]
 
     def detect(
-        self, frame: np.ndarray, roi: tuple[int, int, int, int] | None = None
+        self,
+        frame: np.ndarray,
+        roi: tuple[int, int, int, int] | None = None,
+        threshold: float | None = None,
     ) -> list[Detection]:
         """Hands in ``frame``, strongest first, in frame pixels.
 
@@ -218,6 +221,8 @@ class Detector:
                 <handplay.Calibration.detection_roi>`). The crop is what gets resized into the
                 input, so its hands get more pixels; positions are still frame pixels. ``None``
                 reads the whole frame.
+            threshold: report peaks down to this score for this call (the tracker asks for
+                weaker ones near hands it already follows); ``None``: :attr:`threshold`.
 
         Returns:
             Up to ``max_hands`` :class:`Detection` values.
@@ -225,12 +230,17 @@ class Detector:
         Raises:
             ValueError: a frame that is not H×W×3 uint8, or a ``roi`` outside it.
         """
-        return self.detect_with_heatmap(frame, roi)[0]
+        return self.detect_with_heatmap(frame, roi, threshold)[0]
 
     def detect_with_heatmap(
-        self, frame: np.ndarray, roi: tuple[int, int, int, int] | None = None
+        self,
+        frame: np.ndarray,
+        roi: tuple[int, int, int, int] | None = None,
+        threshold: float | None = None,
     ) -> tuple[list[Detection], np.ndarray]:
         """:meth:`detect` and :meth:`heatmap` from one inference (for previews)."""
+        if threshold is not None and not 0.0 < threshold < 1.0:
+            raise ValueError(f"threshold must be between 0 and 1 (or None), not {threshold}")
         t0 = time.perf_counter()
         tensor, s, part = self._preprocess(frame, roi)
         t1 = time.perf_counter()
@@ -238,7 +248,8 @@ class Detector:
         t2 = time.perf_counter()
         rows, cols = self._valid_cells(part.shape, s)
         heat = heat[:rows, :cols]
-        peaks = find_peaks(heat, self.threshold, self.max_hands)
+        floor = self.threshold if threshold is None else threshold
+        peaks = find_peaks(heat, floor, self.max_hands)
         detections = self._detections(peaks, heat, size, openness, s, roi) if len(peaks.x) else []
         t3 = time.perf_counter()
         self.timings = {

@@ -23,7 +23,14 @@ from handplay.events import EventPoster, reserve_event_types
 from handplay.reach import check_reach_or_size
 from handplay.smoothing import OneEuroFilter
 from handplay.sources import Frame, FrameSource, open_source
-from handplay.tracking import ENTER_FRAMES, LEAVE_FRAMES, OPEN_FRAMES, Track, Tracker
+from handplay.tracking import (
+    ENTER_FRAMES,
+    KEEP_RATIO,
+    LEAVE_FRAMES,
+    OPEN_FRAMES,
+    Track,
+    Tracker,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +50,8 @@ class Hand(NamedTuple):
         pos: smoothed centre ``(x, y)``, screen px.
         norm_pos: the same in play-area units, 0..1.
         radius: hand radius, screen px.
-        confidence: detector peak value, 0..1.
+        confidence: detector peak value, 0..1 (a hand already entered is kept by peaks down
+            to ``KEEP_RATIO`` times the threshold, so it can be below it).
         velocity: ``(vx, vy)``, screen px per second, smoothed.
         timestamp: when the frame was captured (``time.monotonic()`` clock).
         open: whether the hand is open, debounced (see :class:`handplay.tracking.Openness`);
@@ -443,7 +451,13 @@ class Input:
         cpu0 = time.thread_time()
         size = (frame.image.shape[1], frame.image.shape[0])
         roi = self._roi(size)
-        detections, heatmap = self.detector.detect_with_heatmap(frame.image, roi)
+        # two thresholds (tracking module): peaks down to KEEP_RATIO x the threshold, of which
+        # only those above it start a hand; read each frame, so the calibration slider applies
+        threshold = self.detector.threshold
+        self._tracker.enter_threshold = threshold
+        detections, heatmap = self.detector.detect_with_heatmap(
+            frame.image, roi, threshold * KEEP_RATIO
+        )
         t_detected = time.perf_counter()
         update = self._tracker.update(detections, frame.timestamp)
         entered = {t.track_id for t in update.entered}

@@ -10,6 +10,12 @@ Hysteresis, chosen for a 30 fps camera: a new hand must be seen in ``enter_frame
 delay; a hand leaves after ``leave_frames`` (default 6, 200 ms) frames in a row without a
 detection, which rides over the frames where a turning hand drops below the threshold.
 
+Two thresholds, like a Canny edge detector's: with ``enter_threshold`` set, a detection must
+score at least that to start a track, while a hand already entered is kept by weaker
+detections near it (whatever the detector reports, e.g. down to ``KEEP_RATIO`` times the
+threshold, as :class:`handplay.Input` asks). A hand that closes, turns or blurs scores lower
+than an open, still one; this keeps its id instead of letting it leave and enter again.
+
 Open or closed (format-2 models): each track keeps an :class:`Openness`, the model's per-frame
 ``open`` score turned into a debounced bool. A hand counts as closed after ``OPEN_FRAMES``
 (default 3, 100 ms) consecutive frames below ``open_threshold - OPEN_MARGIN``, and as open again
@@ -31,6 +37,7 @@ from handplay.smoothing import Filter, OneEuroFilter
 
 ENTER_FRAMES = 2
 LEAVE_FRAMES = 6
+KEEP_RATIO = 0.6  # an entered hand is kept by detections down to this times the threshold
 OPEN_FRAMES = 3  # consecutive frames beyond the margin before open/closed flips (100 ms)
 OPEN_MARGIN = 0.1  # hysteresis band either side of the open threshold
 OPENNESS_SMOOTHING = 0.5  # EMA weight of the newest open score in ``Openness.value``
@@ -147,6 +154,9 @@ class Tracker:
         open_threshold: the model's open threshold, for each track's :class:`Openness`;
             ``None`` (format 1): every hand is open.
         open_frames: consecutive frames beyond the hysteresis band before open/closed flips.
+        enter_threshold: the score a detection needs to start a track (or to continue one
+            that has not entered yet); weaker detections only keep entered hands. ``None``:
+            every detection may start one. An attribute, so it can follow a live threshold.
     """
 
     def __init__(
@@ -158,6 +168,7 @@ class Tracker:
         make_filter: Callable[[], Filter] = OneEuroFilter,
         open_threshold: float | None = None,
         open_frames: int = OPEN_FRAMES,
+        enter_threshold: float | None = None,
     ) -> None:
         if max_hands < 1:
             raise ValueError(f"max_hands must be at least 1, not {max_hands}")
@@ -173,6 +184,7 @@ class Tracker:
         self.make_filter = make_filter
         self.open_threshold = open_threshold
         self.open_frames = open_frames
+        self.enter_threshold = enter_threshold
         Openness(open_threshold, frames=open_frames)  # validates the settings now
         self.tracks: list[Track] = []
         self._next_id = 1
@@ -183,6 +195,8 @@ class Tracker:
         for ti, track in enumerate(self.tracks):
             pred = track.predicted(t)
             for di, d in enumerate(detections):
+                if not track.entered and self._weak(d):
+                    continue  # a candidate needs strong detections in consecutive frames
                 scale = max(track.radius, d.radius, 1.0)
                 dist = math.hypot(d.x - pred[0], d.y - pred[1]) / scale
                 if dist > self.gate:
@@ -197,6 +211,9 @@ class Tracker:
                 used_d.add(di)
                 matches.append((ti, di))
         return matches
+
+    def _weak(self, d: Detection) -> bool:
+        return self.enter_threshold is not None and d.score < self.enter_threshold
 
     def update(self, detections: Sequence[Detection], t: float) -> TrackUpdate:
         """Advance by one frame with ``detections`` seen at time ``t`` (seconds)."""
@@ -240,6 +257,8 @@ class Tracker:
             if len(self.tracks) >= self.max_hands:
                 break
             d = detections[di]
+            if self._weak(d):
+                continue
             track = Track(
                 self._next_id, np.array([d.x, d.y]), d.radius, d.score, t, self.make_filter()
             )

@@ -27,6 +27,19 @@ def test_discs_found_in_frame_pixels(disc_model, frame_size):
         assert 0.5 < best.score <= 1.0
 
 
+def test_a_lower_threshold_for_one_call_reports_weaker_peaks(disc_model):
+    det = Detector(disc_model)
+    frame = ht.render_disc_frame((640, 360), [(200, 180, 30)])
+    score = det.detect(frame)[0].score
+    det.threshold = min(0.99, score + 0.01)  # the disc is now below the threshold...
+    assert det.detect(frame) == []
+    weaker = det.detect(frame, threshold=score - 0.01)  # ...and found with a lower floor
+    assert len(weaker) == 1 and weaker[0].score == pytest.approx(score)
+    assert det.threshold == min(0.99, score + 0.01)  # the call did not change the setting
+    with pytest.raises(ValueError, match="threshold must be between 0 and 1"):
+        det.detect(frame, threshold=1.5)
+
+
 def test_heatmap_is_cropped_to_the_frame_and_peaks_under_the_disc(disc_model):
     det = Detector(disc_model)  # 320x180, stride 4
     heat = det.heatmap(ht.render_disc_frame((640, 480), [(100, 300, 30)]))

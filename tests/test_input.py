@@ -252,3 +252,32 @@ def test_event_types_survive_a_display_restart():
     pygame.display.quit()  # restarts pygame's custom-type counter
     reserve_event_types()
     assert pygame.event.custom_type() > HANDLEAVE
+
+
+def test_an_entered_hand_is_kept_by_peaks_below_the_threshold(disc_model, pygame_display):
+    from handplay.detector import Detector
+
+    frame = ht.render_disc_frame(FRAME, [(200.0, 180.0, 30.0)])
+    above = min(0.99, Detector(disc_model).detect(frame)[0].score + 0.05)
+    box = {}
+
+    def frames():
+        for i in range(60):
+            if i == 20:  # what the calibration slider does, from another thread
+                box["inp"].detector.threshold = above
+            yield frame
+
+    with handplay.Input(frames(), model=disc_model, calibration=PLAIN, paced=False,
+                        screen_size=SCREEN) as inp:  # fmt: skip
+        box["inp"] = inp
+        assert inp.wait(timeout=30)
+    events = _events()
+    # entered at the model's threshold, then kept, though now every peak is below the threshold
+    assert [e.type for e in events].count(HANDENTER) == 1
+    assert [e.type for e in events].count(HANDLEAVE) == 1  # only at the end of the clip
+    assert events[-1].type == HANDLEAVE and len(events) >= 55
+    # the same frames from the start with that threshold: nothing strong enough to enter
+    _, events = _run(
+        [frame] * 30, model=disc_model, calibration=PLAIN.with_changes(threshold=above)
+    )
+    assert events == []

@@ -76,3 +76,24 @@ def test_velocity_is_smoothed_px_per_second():
     for i in range(30):
         tracker.update([Detection(100 + 5 * i, 100, 20, 0.9)], i / 30)
     assert np.allclose(tracker.tracks[0].velocity, [150, 0], atol=10)
+
+
+def test_weak_detections_keep_an_entered_hand_but_start_none():
+    strong, weak = Detection(100, 100, 20, 0.9), Detection(104, 100, 20, 0.35)
+    far_weak = Detection(400, 300, 20, 0.35)
+    tracker = Tracker(enter_frames=2, leave_frames=3, enter_threshold=0.5)
+    log = _run(tracker, [[strong], [strong]] + [[weak, far_weak]] * 10)
+    assert log[1] == ([1], [], [])
+    # the closing hand scores 0.35: it stays hand 1 and moves; the far weak peak never enters
+    assert all(entry == ([], [1], []) for entry in log[2:])
+    assert [t.track_id for t in tracker.tracks] == [1]
+
+
+def test_weak_detections_do_not_carry_a_candidate_in():
+    weak = Detection(100, 100, 20, 0.35)
+    tracker = Tracker(enter_frames=2, enter_threshold=0.5)
+    log = _run(tracker, [[Detection(100, 100, 20, 0.9)]] + [[weak]] * 5)
+    assert all(entry == ([], [], []) for entry in log)
+    # without the second threshold the same weak detections would enter it
+    log = _run(Tracker(enter_frames=2), [[Detection(100, 100, 20, 0.9)]] + [[weak]] * 5)
+    assert log[1] == ([1], [], [])

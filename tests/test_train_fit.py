@@ -1,3 +1,4 @@
+import dataclasses
 import hashlib
 import json
 import os
@@ -108,8 +109,9 @@ def test_init_starts_from_exported_weights_with_a_fresh_schedule(tmp_path, capsy
 def test_tune_preset_starts_from_the_shipped_weights_which_match_the_shipped_model():
     cfg = config.parse_args(["tune", "--data=clips"])
     assert cfg.init == str(config.SHIPPED_WEIGHTS) and cfg.lr < config.Config().lr
-    net, _, state = checkpoint.load_checkpoint(cfg.init)
+    net, shipped, state = checkpoint.load_checkpoint(cfg.init)
     assert "optimizer" not in state  # the slim file written by training.export --weights
+    assert cfg.open_weight == shipped.open_weight  # tuning weighs the losses as training did
     image = np.random.default_rng(0).random((1, 3, 192, 320), dtype=np.float32)
     with torch.no_grad():
         outs = net(torch.from_numpy(image), logits=False)
@@ -191,3 +193,17 @@ def test_a_schedule_runs_its_stages_in_turn_each_from_the_last(tmp_path, monkeyp
     stamp = (out / "stage2" / "model.onnx").stat().st_mtime_ns
     fit.main(["tiny", f"--out={out}"])  # every stage is done: nothing retrains
     assert (out / "stage2" / "model.onnx").stat().st_mtime_ns == stamp
+
+
+def test_the_full_schedule_ends_with_the_settings_the_shipped_weights_were_trained_with():
+    # The shipped checkpoint records its config; `fit full` must repeat its last stage exactly,
+    # or the one-command recipe does not make the shipped model (stage 5 once lacked its open
+    # loss weight of 3).
+    last = config.parse_schedule(["full"])[-1]
+    _, shipped, _ = checkpoint.load_checkpoint(config.SHIPPED_WEIGHTS)
+    differ = {
+        f.name: (getattr(last, f.name), getattr(shipped, f.name))
+        for f in dataclasses.fields(config.Config)
+        if getattr(last, f.name) != getattr(shipped, f.name)
+    }
+    assert set(differ) <= {"out", "init"}, differ

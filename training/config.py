@@ -109,6 +109,7 @@ PRESETS: dict[str, dict] = {
         "minutes": 15.0,
         "threshold": 0.5,
         "open_threshold": 0.5,
+        "open_weight": 3.0,  # as the shipped model was trained
         "out": "runs/tune",
     },  # fmt: skip
 }
@@ -165,6 +166,7 @@ SCHEDULES: dict[str, list[dict]] = {
             "minutes": 58.0,
             "hand_max": 0.45,
             "threshold": 0.5,
+            "open_weight": 3.0,
         },
     ],  # fmt: skip
 }

@@ -18,6 +18,7 @@ Examples::
     python -m handplay.bench --source clip.mp4 --fast          # a recording, unpaced
     python -m handplay.bench --peaks       # sub-cell refinement accuracy on synthetic blobs
     python -m handplay.bench --smoothing   # jitter and lag of the filters on synthetic paths
+    python -m handplay.bench --tracking --source clip.mp4  # id churn at each keep threshold
 """
 
 from __future__ import annotations
@@ -157,6 +158,51 @@ def _input_run(
     return True
 
 
+def _tracking_table(model: str | None, source: str, max_hands: int = 4) -> None:
+    """Print the tracker's churn on a video at several keep ratios (``--tracking``).
+
+    A hand starts at the detector's threshold and, once entered, is kept by peaks down to
+    ``ratio × threshold`` (:data:`handplay.tracking.KEEP_RATIO`). Every ratio sees the same
+    detections (found once at the lowest floor; the peaks above a higher floor are a subset),
+    each with a fresh tracker, so the rows differ only by the keep threshold: fewer enters
+    (fewer new ids for the same people) is what it buys, hand-frames what it adds.
+    """
+    from handplay.detector import Detector
+    from handplay.sources import VideoFileSource
+    from handplay.tracking import KEEP_RATIO, Tracker
+
+    det = Detector(model, threads=1, max_hands=max_hands)
+    ratios = sorted({1.0, 0.8, KEEP_RATIO, 0.45}, reverse=True)
+    clip = VideoFileSource(source, paced=False)
+    clip.open()  # its first frame comes again from read()
+    found: list[tuple[float, list]] = []
+    try:
+        while (frame := clip.read()) is not None:
+            dets = det.detect(frame.image, threshold=det.threshold * min(ratios))
+            found.append((frame.timestamp, dets))
+    finally:
+        clip.close()
+    print(f"model {det.path.name}, threshold {det.threshold:.2f}, {len(found)} frames of {source}")
+    print("| keep ratio | keep threshold | enters | leaves | open/closed flips | hand-frames |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for ratio in ratios:
+        tracker = Tracker(
+            max_hands, open_threshold=det.open_threshold, enter_threshold=det.threshold
+        )
+        floor = det.threshold * ratio
+        enters = leaves = flips = hand_frames = 0
+        for t, dets in found:
+            update = tracker.update([d for d in dets if d.score >= floor], t)
+            enters += len(update.entered)
+            leaves += len(update.left)
+            flips += len(update.flipped)
+            hand_frames += sum(track.entered for track in tracker.tracks)
+        mark = " (default)" if ratio == KEEP_RATIO else ""
+        print(
+            f"| {ratio:.2f}{mark} | {floor:.3f} | {enters} | {leaves} | {flips} | {hand_frames} |"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(
@@ -201,8 +247,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--smoothing", action="store_true", help="print the smoothing jitter/lag table instead"
     )
+    parser.add_argument(
+        "--tracking",
+        action="store_true",
+        help="print the tracker's enters/leaves/flips on --source at each keep ratio instead",
+    )
     parser.add_argument("--trials", type=int, default=2000, help="trials for --peaks")
     args = parser.parse_args(argv)
+    if args.tracking:
+        if not args.source:
+            parser.error("--tracking needs --source VIDEO (a clip with hands in it)")
+        import handplay
+
+        try:
+            _tracking_table(args.model, args.source)
+        except (handplay.ModelError, handplay.SourceError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        return 0
     if args.peaks or args.smoothing:
         from handplay import accuracy
 

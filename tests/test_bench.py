@@ -103,3 +103,43 @@ def test_smoothing_table_shows_one_euro_cuts_jitter(capsys):
     assert one_euro[0] < 0.5 * raw[0]  # jitter of a still hand
     assert abs(raw[2]) < 1.0 < one_euro[2]  # raw peaks have no lag; smoothing costs a little
     assert one_euro[3] < kalman[3]  # Kalman overshoots a swipe that stops (why One Euro)
+
+
+def test_tracking_table_shows_the_keep_threshold_holding_a_weakening_hand(
+    disc_model, tmp_path, capsys
+):
+    import cv2
+
+    from handplay import testing as ht
+
+    # one disc, still; three times strong (score ~1) for 12 frames, then faded for 10 (score
+    # ~0.4: under the disc model's threshold 0.5, above the keep threshold 0.3)
+    frames = []
+    for i in range(66):
+        frame = ht.render_disc_frame((320, 180), [], seed=i)
+        faded = i % 22 >= 12
+        cv2.circle(frame, (160, 90), 25, (40, 125 if faded else 0, 230), -1, cv2.LINE_AA)
+        frames.append(frame)
+    clip = ht.write_clip(tmp_path / "fading.mp4", frames)
+    assert bench.main(["--tracking", "--source", str(clip), "--model", str(disc_model)]) == 0
+    out = capsys.readouterr().out
+    assert "66 frames" in out
+    rows = {}
+    for line in out.splitlines():
+        if line.startswith("| ") and not line.startswith(("| keep", "| ---")):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[float(cells[0].split()[0])] = [float(v) for v in cells[1:]]
+    assert set(rows) == {1.0, 0.8, 0.6, 0.45}
+    one, default = rows[1.0], rows[0.6]
+    assert default[0] == 0.3 and one[0] == 0.5  # the keep thresholds
+    assert one[1] == 3 and default[1] == 1  # one threshold: a new hand each time it is strong
+    assert one[2] == 3 and default[2] == 0  # one threshold loses it in every fade; kept here
+    assert default[4] > one[4]  # and is in play for more frames
+
+
+def test_tracking_table_needs_a_source(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        bench.main(["--tracking"])
+    assert "--tracking needs --source" in capsys.readouterr().err

@@ -67,6 +67,9 @@ def _detector_table(
 
     from handplay.detector import Detector
 
+    # Load every reach's detector before the header, so a bad model is an error, not a table
+    # with no rows.
+    detectors = {reach: Detector(model, threads=threads, reach=reach) for reach in reaches}
     cv_threads = cv2.getNumThreads()
     cv2.setNumThreads(1)  # as the input thread runs it
     print(f"detector alone, median of {calls} calls ({threads} onnxruntime thread(s)):")
@@ -77,8 +80,7 @@ def _detector_table(
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     try:
-        for reach in reaches:
-            det = Detector(model, threads=threads, reach=reach)
+        for reach, det in detectors.items():
             for w, h in frame_sizes:
                 frame = next(_synthetic_clip(1, (w, h)))
                 stages: dict[str, list[float]] = {"preprocess": [], "inference": [], "peaks": []}
@@ -254,16 +256,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--trials", type=int, default=2000, help="trials for --peaks")
     args = parser.parse_args(argv)
-    if args.tracking:
-        if not args.source:
-            parser.error("--tracking needs --source VIDEO (a clip with hands in it)")
-        import handplay
+    if args.tracking and not args.source:
+        parser.error("--tracking needs --source VIDEO (a clip with hands in it)")
+    # Headless by default: the Input runs open a window only because pygame's event queue
+    # needs a display; no one has to watch it.
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    import handplay
 
-        try:
-            _tracking_table(args.model, args.source)
-        except (handplay.ModelError, handplay.SourceError) as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+    try:
+        return _run(args)
+    except (handplay.ModelError, handplay.SourceError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Print the table the arguments ask for; the exit status, 1 if an Input run failed."""
+    if args.tracking:
+        _tracking_table(args.model, args.source)
         return 0
     if args.peaks or args.smoothing:
         from handplay import accuracy
@@ -273,39 +284,30 @@ def main(argv: list[str] | None = None) -> int:
         if args.smoothing:
             accuracy.print_smoothing_table()
         return 0
-
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
-    import pygame
-
-    import handplay
-
-    pygame.init()
-    pygame.display.set_mode((1280, 720))
     if args.test_model:
         import tempfile
 
         from handplay.testing import make_disc_model
 
         args.model = make_disc_model(Path(tempfile.mkdtemp()) / "disc.onnx")
-    reaches = ["near", "room", "hall"]
-    try:
-        if args.calls > 0:
-            _detector_table(args.model, reaches, args.frame_sizes, args.calls, args.threads)
-            print()
-        sources = (
-            [(args.source, None)]
-            if args.source
-            else [(_synthetic_clip(args.frames, size), size) for size in args.frame_sizes]
+    if args.calls > 0:
+        _detector_table(
+            args.model, ["near", "room", "hall"], args.frame_sizes, args.calls, args.threads
         )
-        for source, size in sources:
-            if not _input_run(args, source, size):
-                return 1
-    except (handplay.ModelError, handplay.SourceError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    pygame.quit()
-    return 0
+        print()
+    sources = (
+        [(args.source, None)]
+        if args.source
+        else [(_synthetic_clip(args.frames, size), size) for size in args.frame_sizes]
+    )
+    import pygame
+
+    pygame.init()
+    pygame.display.set_mode((1280, 720))
+    try:
+        return 0 if all(_input_run(args, source, size) for source, size in sources) else 1
+    finally:
+        pygame.quit()
 
 
 if __name__ == "__main__":

@@ -72,6 +72,16 @@ def test_bench_measures_every_stage_at_the_input_size_asked_for(disc_model, caps
 
 def test_bench_reports_a_bad_model(tmp_path, capsys):
     assert bench.main(["--model", str(tmp_path / "none.onnx"), "--frames", "3"]) == 2
+    out = capsys.readouterr()
+    assert "does not exist" in out.err
+    assert "| frame |" not in out.out  # no empty table before the error
+
+
+def test_tracking_bench_reports_a_bad_model(tmp_path, capsys):
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"")
+    argv = ["--tracking", "--source", str(clip), "--model", str(tmp_path / "none.onnx")]
+    assert bench.main(argv) == 2
     assert "does not exist" in capsys.readouterr().err
 
 

@@ -126,7 +126,8 @@ _LATER = {"decoy": 0.5, "focus": 0.5, "warmup": 0.02, "samples_per_epoch": 8192}
 #: and writes ``OUT/stageN/``; a stage whose ``model.onnx`` exists is done and skipped, so
 #: rerunning the command (with ``--resume``) continues where it stopped. Stages 1-4 made the
 #: format-1 model (model card); stage 5 adds the open head and every hand, all data, hand
-#: smears and the views of every reach. About 290 min of training on 2 cores.
+#: smears and the views of every reach. 254 min of training on 2 cores (stages 1, 3 and 4
+#: end at their epoch caps before their minutes).
 SCHEDULES: dict[str, list[dict]] = {
     "full": [
         {

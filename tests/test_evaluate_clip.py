@@ -35,3 +35,38 @@ def test_evaluate_an_annotated_clip(disc_model, tmp_path, capsys):
     assert top["recall"] < 0.5 and top["f1"] == pytest.approx(
         2 * top["recall"] * top["precision"] / (top["recall"] + top["precision"]), abs=1e-3
     )
+
+
+def test_best_recall_at_a_precision_floor_picks_the_threshold_that_reaches_it():
+    def row(t: float, r: float, p: float | None) -> dict:
+        return {"threshold": t, "recall_all": r, "precision_all": p, "recall": 0.0}
+
+    curve = [row(0.3, 0.9, 0.80), row(0.4, 0.8, 0.92), row(0.5, 0.8, 0.96), row(0.6, 0.5, 1.0)]
+    # 0.4 and 0.5 tie on recall at the 0.9 floor: the higher threshold, fewer predictions
+    assert evaluate.best_at_precision(curve, 0.9) == {
+        "threshold": 0.5, "recall_all": 0.8, "precision_all": 0.96
+    }  # fmt: skip
+    assert evaluate.best_at_precision(curve, 0.97)["threshold"] == 0.6
+    assert evaluate.best_at_precision(curve, 0.5)["recall_all"] == 0.9
+    # no predictions at all (precision undefined) never counts as reaching the floor
+    assert evaluate.best_at_precision([row(0.9, 0.0, None)], 0.5) is None
+
+
+def test_evaluate_reports_recall_at_a_precision_floor(disc_model, tmp_path, capsys):
+    track = ht.linear_path((80, 120), (400, 200), 8, radius=24)
+    clip = ht.write_clip(tmp_path / "take.mp4", ht.disc_clip([track], (480, 320), 8))
+    # every frame labelled where the disc is, plus one hand the disc model cannot see
+    records = [
+        Record(hands=(HandLabel(*track(i)), HandLabel(440, 280, 20)), width=480, height=320,
+               frame=i)
+        for i in range(8)
+    ]  # fmt: skip
+    write_labels(clip_labels_path(clip), records)
+    argv = ["--data", str(clip), "--model", str(disc_model), "--at-precision", "0.95"]
+    evaluate.main(argv)
+    [line] = capsys.readouterr().out.strip().splitlines()  # no sweep rows unless --sweep
+    best = json.loads(line)["at_precision"]["0.95"]
+    # every prediction is the disc: precision 1, half of the hands found
+    assert best["precision_all"] == 1.0 and best["recall_all"] == pytest.approx(0.5)
+    with pytest.raises(SystemExit):
+        evaluate.main(argv[:-1] + ["95"])

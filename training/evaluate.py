@@ -2,7 +2,7 @@
 
 Run: ``python -m training.evaluate --data ../shared/data/hagrid-val [--model PATH]
 [--threshold T] [--open-threshold T] [--size WxH] [--blur 0.4] [--shrink 0.5] [--sweep]
-[--save-dir DIR]``
+[--at-precision 0.95] [--save-dir DIR]``
 
 Decoding is ``handplay.Detector`` itself (one onnxruntime thread), so the figures measure exactly
 what the runtime does. The rule: a prediction matches an unmatched ground-truth hand if its
@@ -25,6 +25,8 @@ size, as if every player stood ``1/F`` times farther away.
 ``infer_ms_*`` the onnxruntime call alone.
 
 ``--sweep`` adds a line per threshold (0.1..0.9) for a precision/recall curve, with F1;
+``--at-precision P`` adds ``at_precision``: the best ``recall_all`` at ``precision_all >= P`` over
+those thresholds, the form the targets are stated in;
 ``--save-dir`` writes one overlay per image: frame with ground truth (green open, yellow other)
 and detections (red, with score), beside the heatmap.
 """
@@ -196,6 +198,21 @@ def run(
     return figures, curve
 
 
+def best_at_precision(curve: Sequence[dict], floor: float) -> dict | None:
+    """The sweep row with the most ``recall_all`` among those whose ``precision_all`` reaches
+    ``floor``, as ``{"threshold", "recall_all", "precision_all"}``; ``None`` if none does.
+
+    This is how the targets are stated ("recall_all 0.85 at precision_all 0.95"): the best the
+    model can do at that precision, whatever threshold it takes. Ties go to the higher
+    threshold, which gives the same recall with fewer predictions.
+    """
+    ok = [r for r in curve if r["precision_all"] is not None and r["precision_all"] >= floor]
+    if not ok:
+        return None
+    best = max(ok, key=lambda r: (r["recall_all"] or 0.0, r["threshold"]))
+    return {k: best[k] for k in ("threshold", "recall_all", "precision_all")}
+
+
 def _save_overlays(
     out: Path,
     frames: Sequence[np.ndarray],
@@ -258,6 +275,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--shrink", type=float, default=1.0, help="each frame at this fraction of its size"
     )
     parser.add_argument("--sweep", action="store_true", help="also print a threshold sweep")
+    parser.add_argument(
+        "--at-precision",
+        type=float,
+        action="append",
+        default=[],
+        metavar="P",
+        help="also report the best recall_all at precision_all >= P over the sweep's "
+        "thresholds (repeatable)",
+    )
     parser.add_argument("--save-dir", default=None, help="write overlay images here")
     parser.add_argument(
         "-v", "--debug", action="store_true", help="show a traceback on a data error"
@@ -274,12 +300,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.debug:
             raise
         parser.exit(1, f"training.evaluate: {e} (--debug shows the traceback)\n")
-    sweep = [round(t, 2) for t in np.arange(0.1, 0.95, 0.05)] if args.sweep else []
+    for floor in args.at_precision:
+        if not 0.0 < floor <= 1.0:
+            parser.error(f"--at-precision must be in (0, 1], not {floor}")
+    wanted = args.sweep or args.at_precision
+    sweep = [round(t, 2) for t in np.arange(0.1, 0.95, 0.05)] if wanted else []
     figures, curve = run(det, frames, truths, sweep, args.save_dir)
     figures.update(model=str(det.path), input_size="{}x{}".format(*det.input_size))
     if args.blur or args.shrink != 1.0:
         figures.update(blur=args.blur, shrink=args.shrink)
-    for row in curve:
+    if args.at_precision:
+        figures["at_precision"] = {str(f): best_at_precision(curve, f) for f in args.at_precision}
+    for row in curve if args.sweep else []:
         print(json.dumps({"sweep": True, **row}))
     print(json.dumps(figures))
 

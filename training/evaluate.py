@@ -289,6 +289,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "-v", "--debug", action="store_true", help="show a traceback on a data error"
     )
     args = parser.parse_args(argv)
+    for floor in args.at_precision:
+        if not 0.0 < floor <= 1.0:
+            parser.error(f"--at-precision is a fraction in (0, 1], e.g. 0.95, not {floor}")
     size = parse_size(args.size) if args.size else None
     det = Detector(
         args.model, threads=1, threshold=args.threshold, max_hands=16, input_size=size,
@@ -300,9 +303,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.debug:
             raise
         parser.exit(1, f"training.evaluate: {e} (--debug shows the traceback)\n")
-    for floor in args.at_precision:
-        if not 0.0 < floor <= 1.0:
-            parser.error(f"--at-precision must be in (0, 1], not {floor}")
     wanted = args.sweep or args.at_precision
     sweep = [round(t, 2) for t in np.arange(0.1, 0.95, 0.05)] if wanted else []
     figures, curve = run(det, frames, truths, sweep, args.save_dir)

@@ -311,8 +311,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         figures.update(blur=args.blur, shrink=args.shrink)
     if args.at_precision:
         figures["at_precision"] = {str(f): best_at_precision(curve, f) for f in args.at_precision}
-    for row in curve if args.sweep else []:
-        print(json.dumps({"sweep": True, **row}))
+    if args.sweep:  # --at-precision alone uses the curve without printing it
+        for row in curve:
+            print(json.dumps({"sweep": True, **row}))
     print(json.dumps(figures))
 
 

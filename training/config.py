@@ -45,6 +45,9 @@ class Config:
     # sources (substrings of their spec) whose labels are machine-made: their frames with no
     # labelled hand are dropped, and a model's extra finds there are masked ("" = none)
     machine_labelled: str = "hagrid-train,rf100-signers"
+    # hands from a later labelling pass (training.relabel), "SOURCE=FILE,...": FILE's hands are
+    # added to the --data folder whose spec contains SOURCE ("" = none)
+    add_labels: str = ""
     complete_model: str = ""  # a model that proposes unlabelled hands to mask ("default" = shipped)
     complete_score: float = 0.6  # its peak threshold
     val: str = "../shared/data/hagrid-val"  # validation folder ("" = no validation)

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from handplay.sources import open_video
-from training.labels import CLIP_SUFFIX, HandLabel, LabelError, read_labels
+from training.labels import CLIP_SUFFIX, HandLabel, LabelError, Record, read_labels
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +59,21 @@ def _line_numbers(path: Path) -> list[int]:
 
 
 def load_folder(
-    root: str | os.PathLike[str], cache_side: int = 640, unknown_open: Sequence[str] = ()
+    root: str | os.PathLike[str],
+    cache_side: int = 640,
+    unknown_open: Sequence[str] = (),
+    added: str | os.PathLike[str] | None = None,
 ) -> list[Image]:
     """Read a labelled folder (``root/labels.jsonl`` + images) into memory.
 
     ``unknown_open``: image path prefixes (relative to ``root``) whose hands' openness is not
     known; their hands get the training class ``"hand"`` (found, never scored as open or not).
+    ``added``: a second labels file in the same format whose hands are added to the folder's
+    (a later labelling pass, :mod:`training.relabel`); each of its images must be in the folder
+    at the same size.
 
     Raises:
-        FileNotFoundError: no ``labels.jsonl`` in ``root``.
+        FileNotFoundError: no ``labels.jsonl`` in ``root``, or no ``added`` file.
         LabelError: a malformed line, a missing or unreadable image, or an image whose size
             differs from the labelled ``width``/``height``; the message names file and line.
     """
@@ -75,6 +81,8 @@ def load_folder(
     labels = root / "labels.jsonl"
     records = read_labels(labels, kind="image")
     lines = _line_numbers(labels)
+    if added is not None:
+        records = _add_hands(records, Path(added), labels)
     out = []
     for rec, lineno in zip(records, lines, strict=True):
         where = f"{labels}:{lineno}"
@@ -92,6 +100,26 @@ def load_folder(
             hands = [dataclasses.replace(hd, cls="hand") for hd in hands]
         out.append(_shrink(img, hands, cache_side))
     return out
+
+
+def _add_hands(records: list[Record], added: Path, labels: Path) -> list[Record]:
+    """``records`` with the hands of the labels file ``added`` appended, matched by image."""
+    by_image = {rec.image: rec for rec in records}
+    extra = read_labels(added, kind="image")
+    for rec, lineno in zip(extra, _line_numbers(added), strict=True):
+        base = by_image.get(rec.image)
+        if base is None:
+            raise LabelError(
+                f"{added}:{lineno}: image {rec.image!r} is not in {labels}; the added labels "
+                "must be made from that folder"
+            )
+        if (base.width, base.height) != (rec.width, rec.height):
+            raise LabelError(
+                f"{added}:{lineno}: {rec.image!r} is {rec.width}x{rec.height} here but "
+                f"{base.width}x{base.height} in {labels}; remake the added labels from it"
+            )
+        by_image[rec.image] = dataclasses.replace(base, hands=base.hands + rec.hands)
+    return [by_image[rec.image] for rec in records]
 
 
 def load_clip(video: str | os.PathLike[str], cache_side: int = 640) -> list[Image]:
@@ -140,10 +168,11 @@ def load_source(
     cache_side: int = 640,
     synth_size: tuple[int, int] = (320, 192),
     unknown_open: Sequence[str] = (),
+    added: str | os.PathLike[str] | None = None,
 ) -> list[Image]:
     """Load one source by its spec: a labelled folder, a clip, a folder of clips or ``synth:N``.
 
-    ``unknown_open`` is passed to :func:`load_folder`.
+    ``unknown_open`` and ``added`` are passed to :func:`load_folder`.
 
     Returns:
         A list of :class:`Image`.
@@ -151,17 +180,19 @@ def load_source(
     Raises:
         FileNotFoundError: nothing labelled at ``spec``.
     """
+    path = Path(spec)
+    if added is not None and not (path / "labels.jsonl").exists():
+        raise FileNotFoundError(f"labels {added} add to a labelled folder; {spec} is not one")
     if spec == "synth" or spec.startswith("synth:"):
         from training.synth import make_image
 
         n = int(spec.split(":", 1)[1]) if ":" in spec else 500
         return [Image(*make_image(i, synth_size)) for i in range(n)]
-    path = Path(spec)
     if path.suffix == ".mp4":
         return load_clip(path, cache_side)
     images: list[Image] = []
     if (path / "labels.jsonl").exists():
-        images += load_folder(path, cache_side, unknown_open)
+        images += load_folder(path, cache_side, unknown_open, added)
     if path.is_dir():
         for labels in sorted(path.glob("*" + CLIP_SUFFIX)):
             clip = labels.with_name(labels.name[: -len(CLIP_SUFFIX)] + ".mp4")

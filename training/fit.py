@@ -139,6 +139,23 @@ def run_schedule(stages: Sequence[Config]) -> dict:
     return figures
 
 
+def added_labels(spec: str, sources: Sequence[str]) -> dict[str, str]:
+    """``--add_labels`` (``"SOURCE=FILE,..."``) as ``{data spec: FILE}``; each SOURCE must be in
+    exactly one of the ``--data`` specs ``sources``."""
+    out: dict[str, str] = {}
+    for item in (s for s in spec.split(",") if s):
+        key, eq, path = item.partition("=")
+        if not eq or not key or not path:
+            raise SystemExit(f"--add_labels item {item!r} is not SOURCE=FILE")
+        hits = [s for s in sources if key in s]
+        if len(hits) != 1:
+            raise SystemExit(
+                f"--add_labels source {key!r} is in {len(hits)} --data specs, not 1: {sources}"
+            )
+        out[hits[0]] = path
+    return out
+
+
 def train(cfg: Config) -> dict:
     """Train with ``cfg``: data, model, loop, checkpoints, export; returns the final figures."""
     # ---- distributed set-up: torchrun sets RANK/WORLD_SIZE; alone we are rank 0 of 1 ----
@@ -162,7 +179,12 @@ def train(cfg: Config) -> dict:
         raise SystemExit(f"--weights has {len(weights)} values for {len(specs)} --data sources")
     synth_size = (cfg.input_w, cfg.input_h)
     unknown = [p for p in cfg.unknown_open.split(",") if p]
-    sources = [tdata.load_source(s, cfg.cache_side, synth_size, unknown) for s in specs]
+    later = added_labels(cfg.add_labels, specs)
+    sources = [
+        tdata.load_source(s, cfg.cache_side, synth_size, unknown, later.get(s)) for s in specs
+    ]
+    for spec, path in later.items():
+        say(f"{spec}: hands added from {path}")
     machine = [m for m in cfg.machine_labelled.split(",") if m]
     for k, spec in enumerate(specs):
         if not any(m in spec for m in machine):

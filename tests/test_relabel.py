@@ -9,7 +9,7 @@ import pytest
 
 from training import data, relabel
 from training.fit import added_labels
-from training.labels import HandLabel, LabelError, Record, write_labels
+from training.labels import HandLabel, LabelError, Record, write_labels, write_lines
 
 # 21 landmarks of an open right hand, palm to the camera (x right, y down; wrist at the bottom).
 OPEN = np.array([
@@ -85,7 +85,7 @@ def test_tiles_add_the_small_hand_once_with_votes(tmp_path):
     frame = _scene(tmp_path)
     detect = _disc_detector(0.035)
     assert len(detect(frame)) == 1  # the whole frame finds only the big hand
-    found = relabel.tile_pass(frame, [{"x": 150, "y": 200, "r": 46}], detect)
+    found = relabel.tile_pass(frame, [(150, 200, 46)], detect)
     by_x = sorted(found, key=lambda h: h["x"])
     assert len(by_x) == 2  # the big hand is known, so never added
     small, corner = by_x
@@ -102,13 +102,26 @@ def test_relabel_writes_only_voted_hands_and_training_adds_them(tmp_path):
         ("a.png", 600, 400, 1)
     ]
     added = tmp_path / "added.jsonl"
-    relabel._write(added, records)
+    write_lines(added, (json.dumps(r) + "\n" for r in records))
     images = data.load_source(str(tmp_path), cache_side=10_000, added=added)
     hands = sorted(images[0].hands, key=lambda h: h.x)
     assert [(round(h.x), round(h.y), h.cls) for h in hands] == [(150, 200, "other"),
                                                                  (300, 200, "open")]  # fmt: skip
     # without the added file the folder is as labelled
     assert len(data.load_source(str(tmp_path), cache_side=10_000)[0].hands) == 1
+
+
+def test_check_scores_each_pass_against_the_folder_labels(tmp_path):
+    _scene(tmp_path)
+    every = [HandLabel(150, 200, 46), HandLabel(300, 200, 16), HandLabel(450, 120, 11.5)]
+    write_labels(tmp_path / "labels.jsonl", [Record(every, 600, 400, "a.png")])
+    got = relabel.check(tmp_path, _disc_detector(0.035))
+    assert list(got) == ["whole frame", "+ mirrored", "+ tiles, every find", "+ tiles, 3+ votes"]
+    # the whole frame and its mirror find the big hand alone (the mirror's find is not new)
+    assert got["whole frame"] == got["+ mirrored"] == {"recall": 0.3333, "precision": 1.0,
+                                                       "finds": 1}  # fmt: skip
+    assert got["+ tiles, every find"] == {"recall": 1.0, "precision": 1.0, "finds": 3}
+    assert got["+ tiles, 3+ votes"] == {"recall": 0.6667, "precision": 1.0, "finds": 2}
 
 
 def test_added_labels_must_match_the_folder(tmp_path):

@@ -48,38 +48,7 @@ from handplay.peaks import Detection
 from handplay.sources import SourceError, parse_size
 from training.augment import blur_hands, shrink_frame
 from training.data import load_source
-from training.labels import HandLabel, LabelError
-
-MATCH_RADIUS = 1.0  # in units of the ground-truth hand's r
-
-
-def match(
-    preds: Sequence[tuple[float, float]], truth: Sequence[HandLabel]
-) -> list[tuple[int, int, float]]:
-    """Greedy nearest-first matching of predictions to ground-truth hands.
-
-    Args:
-        preds: predicted centres ``(x, y)``.
-        truth: ground-truth hands.
-
-    Returns:
-        ``(pred index, truth index, distance / r)`` for each matched pair.
-    """
-    pairs = []
-    for i, (px, py) in enumerate(preds):
-        for j, t in enumerate(truth):
-            d = float(np.hypot(px - t.x, py - t.y))
-            if d <= MATCH_RADIUS * t.r:
-                pairs.append((d, i, j))
-    pairs.sort()
-    used_p, used_t, out = set(), set(), []
-    for d, i, j in pairs:
-        if i in used_p or j in used_t:
-            continue
-        used_p.add(i)
-        used_t.add(j)
-        out.append((i, j, d / truth[j].r))
-    return out
+from training.labels import HandLabel, LabelError, match
 
 
 def score(

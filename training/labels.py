@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,6 +208,39 @@ def write_lines(path: str | os.PathLike[str], lines: Iterable[str]) -> None:
             f.writelines(lines)
 
     write_atomic(path, write)
+
+
+#: DESIGN.md's rule: a prediction matches a hand when its centre is within this x the hand's r.
+MATCH_RADIUS = 1.0
+
+
+def match(
+    preds: Sequence[tuple[float, float]], truth: Sequence[HandLabel]
+) -> list[tuple[int, int, float]]:
+    """Greedy nearest-first matching of predictions to ground-truth hands.
+
+    Args:
+        preds: predicted centres ``(x, y)``.
+        truth: ground-truth hands.
+
+    Returns:
+        ``(pred index, truth index, distance / r)`` for each matched pair.
+    """
+    pairs = []
+    for i, (px, py) in enumerate(preds):
+        for j, t in enumerate(truth):
+            d = math.hypot(px - t.x, py - t.y)
+            if d <= MATCH_RADIUS * t.r:
+                pairs.append((d, i, j))
+    pairs.sort()
+    used_p, used_t, out = set(), set(), []
+    for d, i, j in pairs:
+        if i in used_p or j in used_t:
+            continue
+        used_p.add(i)
+        used_t.add(j)
+        out.append((i, j, d / truth[j].r))
+    return out
 
 
 def clip_labels_path(clip: str | os.PathLike[str]) -> Path:

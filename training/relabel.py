@@ -7,9 +7,11 @@ Run it in a separate venv; the project never depends on MediaPipe (Apache 2.0)::
     ../mpvenv/bin/python -m training.relabel --data ../shared/data/hagrid-train \\
         --out training/labels/hagrid-train.tiles.jsonl
 
-This module imports only numpy, OpenCV and (in :func:`mediapipe_detector`) MediaPipe, so it runs
-in that venv without handplay's other dependencies. ``training.fit --add_labels`` reads its
-output as the ``"maybe"`` class (ignored by every loss) or as real labels.
+It needs only numpy, OpenCV, :mod:`training.labels` and (in :func:`mediapipe_detector`)
+MediaPipe, so it runs in that venv without handplay's other dependencies. ``training.fit
+--add_labels=hagrid-train=FILE`` adds the hands it writes to that folder's labels. ``--check``
+scores each pass against a human-labelled folder instead (``--data ../shared/data/hagrid-val
+--check``).
 
 The rule, per frame: MediaPipe (``static_image_mode=True, max_num_hands=4, model_complexity=1,
 min_detection_confidence=0.3``, the settings that made hagrid-train's labels) runs on each tile
@@ -29,12 +31,13 @@ import argparse
 import json
 import math
 import os
-import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from training.labels import LabelError, Record, match, read_labels, write_lines
 
 #: ``(tile fraction of the frame side, step as a fraction)``: 2x2 and 3x3 overlapping grids.
 GRIDS: tuple[tuple[float, float], ...] = ((0.6, 0.4), (0.45, 0.275))
@@ -82,14 +85,16 @@ def hand_from_landmarks(points: np.ndarray) -> tuple[float, float, float, str]:
     return float(x), float(y), r, cls
 
 
-def is_new(x: float, y: float, r: float, known: Iterable[dict]) -> bool:
-    """True when no hand in ``known`` (dicts with x, y, r) lies within 0.7 x the larger radius."""
-    return all(math.hypot(x - k["x"], y - k["y"]) > NEW_IF_FARTHER * max(r, k["r"]) for k in known)
+def is_new(x: float, y: float, r: float, known: Iterable[tuple[float, float, float]]) -> bool:
+    """True when no hand ``(x, y, r)`` in ``known`` lies within 0.7 x the larger radius."""
+    return all(math.hypot(x - kx, y - ky) > NEW_IF_FARTHER * max(r, kr) for kx, ky, kr in known)
 
 
-def tile_pass(frame: np.ndarray, known: Sequence[dict], detect: Detect) -> list[dict]:
-    """The hands the tiles find that ``known`` lacks, as label dicts in frame pixels; ``votes``
-    counts the tiles that found each (a hand in several tiles is found by several)."""
+def tile_pass(
+    frame: np.ndarray, known: Sequence[tuple[float, float, float]], detect: Detect
+) -> list[dict]:
+    """The hands the tiles find that ``known`` (``(x, y, r)`` each) lacks, as label dicts in
+    frame pixels; ``votes`` counts the tiles that found each."""
     h, w = frame.shape[:2]
     added: list[dict] = []
     for x0, y0, x1, y1 in tile_windows(w, h):
@@ -108,7 +113,7 @@ def tile_pass(frame: np.ndarray, known: Sequence[dict], detect: Detect) -> list[
             x, y, r, cls = hand_from_landmarks(points + (x0, y0))
             if not is_new(x, y, r, known):
                 continue
-            twin = next((a for a in added if not is_new(x, y, r, [a])), None)
+            twin = next((a for a in added if not is_new(x, y, r, [_xyr(a)])), None)
             if twin is not None:
                 twin["votes"] += 1
                 continue
@@ -116,6 +121,10 @@ def tile_pass(frame: np.ndarray, known: Sequence[dict], detect: Detect) -> list[
                           "label_source": "mediapipe", "score": round(score, 3),
                           "pass": "tiles", "votes": 1})  # fmt: skip
     return added
+
+
+def _xyr(hand: dict) -> tuple[float, float, float]:
+    return hand["x"], hand["y"], hand["r"]
 
 
 def mediapipe_detector() -> Detect:
@@ -143,48 +152,89 @@ def mediapipe_detector() -> Detect:
     return detect
 
 
+def _frames(root: Path, limit: int) -> Iterator[tuple[Record, np.ndarray]]:
+    labels = root / "labels.jsonl"
+    records = read_labels(labels, kind="image")
+    for rec in records[:limit] if limit else records:
+        frame = cv2.imread(str(root / rec.image), cv2.IMREAD_COLOR)
+        if frame is None:
+            raise LabelError(f"{labels}: image {rec.image!r} is missing or unreadable")
+        yield rec, frame
+
+
 def relabel(root: str | os.PathLike[str], detect: Detect, limit: int = 0) -> list[dict]:
     """One labels record (``image, width, height, hands``) per frame of ``root/labels.jsonl``
     that the tiles add hands to, holding only those hands (at most ``limit`` frames read)."""
-    root = Path(root)
-    lines = (root / "labels.jsonl").read_text().splitlines()
-    records = [json.loads(s) for s in lines if s.strip()]
     out = []
-    for k, rec in enumerate(records[:limit] if limit else records):
-        frame = cv2.imread(str(root / rec["image"]), cv2.IMREAD_COLOR)
-        if frame is None:
-            raise SystemExit(f"{root / 'labels.jsonl'}: image {rec['image']!r} is unreadable")
-        added = [a for a in tile_pass(frame, rec["hands"], detect) if a["votes"] >= MIN_VOTES]
+    for k, (rec, frame) in enumerate(_frames(Path(root), limit)):
+        known = [(hd.x, hd.y, hd.r) for hd in rec.hands]
+        added = [a for a in tile_pass(frame, known, detect) if a["votes"] >= MIN_VOTES]
         if added:  # a labels.jsonl record (DESIGN.md), holding only the hands added
             h, w = frame.shape[:2]
-            out.append({"image": rec["image"], "width": w, "height": h, "hands": added})
+            out.append({"image": rec.image, "width": w, "height": h, "hands": added})
         if (k + 1) % 100 == 0:
             print(f"{k + 1} frames, {sum(len(r['hands']) for r in out)} hands added", flush=True)
     return out
 
 
-def _write(path: Path, records: list[dict]) -> None:
-    # Atomic, like training.labels (not imported: it needs handplay, absent in MediaPipe's venv).
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.writelines(json.dumps(r) + "\n" for r in records)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def check(root: str | os.PathLike[str], detect: Detect, limit: int = 0) -> dict[str, dict]:
+    """How each pass does against a folder's own (human) labels, by DESIGN.md's matching rule.
+
+    The passes, each on top of the ones before: MediaPipe on the whole frame, on the mirrored
+    frame (the data README's second pass), then the tiles with every find, or with only the
+    finds of :data:`MIN_VOTES` tiles (what :func:`relabel` writes).
+
+    Returns:
+        ``{pass: {"recall", "precision", "finds"}}`` over all the folder's hands.
+    """
+    names = ("whole frame", "+ mirrored", "+ tiles, every find", f"+ tiles, {MIN_VOTES}+ votes")
+    matched, finds, hands = dict.fromkeys(names, 0), dict.fromkeys(names, 0), 0
+    for rec, frame in _frames(Path(root), limit):
+        w = frame.shape[1]
+        found = [hand_from_landmarks(p)[:3] for p, _ in detect(frame)]
+        passes = [list(found)]
+        for p, _ in detect(np.ascontiguousarray(frame[:, ::-1])):
+            x, y, r, _cls = hand_from_landmarks(p * (-1, 1) + (w - 1, 0))
+            if is_new(x, y, r, found):
+                found.append((x, y, r))
+        passes.append(list(found))
+        tiles = tile_pass(frame, found, detect)
+        passes.append(found + [_xyr(a) for a in tiles])
+        passes.append(found + [_xyr(a) for a in tiles if a["votes"] >= MIN_VOTES])
+        hands += len(rec.hands)
+        for name, preds in zip(names, passes, strict=True):
+            matched[name] += len(match([(x, y) for x, y, _ in preds], rec.hands))
+            finds[name] += len(preds)
+    return {
+        name: {"recall": round(matched[name] / max(hands, 1), 4),
+               "precision": round(matched[name] / max(finds[name], 1), 4), "finds": finds[name]}
+        for name in names
+    }  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run the tile pass over a labelled folder and write the hands it adds."""
+    """Run the tile pass over a labelled folder and write the hands it adds (or ``--check``)."""
     parser = argparse.ArgumentParser(prog="python -m training.relabel", description=__doc__)
     parser.add_argument("--data", required=True, help="a labelled folder (labels.jsonl)")
-    parser.add_argument("--out", required=True, help="the .jsonl of added hands to write")
+    parser.add_argument("--out", help="the .jsonl of added hands to write")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="instead, score each pass against --data's own labels (a human-labelled folder)",
+    )
     parser.add_argument("--limit", type=int, default=0, help="only the first N frames (0: all)")
     args = parser.parse_args(argv)
     if not (Path(args.data) / "labels.jsonl").exists():
         parser.error(f"--data {args.data} has no labels.jsonl; give a labelled folder")
-    records = relabel(args.data, mediapipe_detector(), args.limit)
-    _write(Path(args.out), records)
+    if not args.check and not args.out:
+        parser.error("give --out FILE for the added hands (or --check to score the passes)")
+    detect = mediapipe_detector()
+    if args.check:
+        for name, row in check(args.data, detect, args.limit).items():
+            print(json.dumps({"pass": name, **row}))
+        return
+    records = relabel(args.data, detect, args.limit)
+    write_lines(args.out, (json.dumps(r) + "\n" for r in records))
     n = sum(len(r["hands"]) for r in records)
     print(f"wrote {args.out}: {n} hands added in {len(records)} frames")
 

@@ -5,7 +5,7 @@ Run it in a separate venv; the project never depends on MediaPipe (Apache 2.0)::
 
     python -m venv ../mpvenv && ../mpvenv/bin/pip install mediapipe==0.10.21
     ../mpvenv/bin/python -m training.relabel --data ../shared/data/hagrid-train \\
-        --out training/labels/hagrid-train.tiles.jsonl
+        --out assets/labels/hagrid-train.tiles.jsonl
 
 It needs only numpy, OpenCV, :mod:`training.labels` and (in :func:`mediapipe_detector`)
 MediaPipe, so it runs in that venv without handplay's other dependencies. ``training.fit

@@ -155,3 +155,19 @@ def test_without_mediapipe_relabel_says_to_use_its_own_venv(tmp_path):
     with pytest.raises(SystemExit, match="its own venv"):
         relabel.main(["--data", str(tmp_path), "--out", str(tmp_path / "o.jsonl")])
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_shipped_added_labels_are_valid_and_voted():
+    from pathlib import Path
+
+    from training.labels import read_labels
+
+    files = sorted((Path(__file__).parents[1] / "assets" / "labels").glob("*.tiles.jsonl"))
+    assert [f.name for f in files] == ["hagrid-train.tiles.jsonl", "rf100-signers.tiles.jsonl"]
+    for path in files:
+        records = read_labels(path, kind="image")
+        assert records and all(rec.hands for rec in records)
+        assert all(rec.extra == {} for rec in records)
+        raw = [json.loads(s) for s in path.read_text().splitlines()]
+        assert all(h["votes"] >= relabel.MIN_VOTES and h["pass"] == "tiles"
+                   for r in raw for h in r["hands"])  # fmt: skip

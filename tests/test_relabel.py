@@ -171,3 +171,23 @@ def test_shipped_added_labels_are_valid_and_voted():
         raw = [json.loads(s) for s in path.read_text().splitlines()]
         assert all(h["votes"] >= relabel.MIN_VOTES and h["pass"] == "tiles"
                    for r in raw for h in r["hands"])  # fmt: skip
+
+
+def test_main_writes_the_added_hands_and_reports_a_bad_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(relabel, "mediapipe_detector", lambda: _disc_detector(0.035))
+    _scene(tmp_path)
+    out = tmp_path / "sub" / "added.jsonl"
+    relabel.main(["--data", str(tmp_path), "--out", str(out)])
+    assert "1 hands added in 1 frames" in capsys.readouterr().out
+    assert len(data.load_folder(tmp_path, added=out)[0].hands) == 2
+    relabel.main(["--data", str(tmp_path), "--check"])
+    rows = [json.loads(s) for s in capsys.readouterr().out.splitlines()]
+    assert [r["pass"] for r in rows][-1] == "+ tiles, 3+ votes"
+    (tmp_path / "a.png").unlink()
+    with pytest.raises(SystemExit) as stop:
+        relabel.main(["--data", str(tmp_path), "--out", str(out)])
+    assert stop.value.code == 1
+    assert "image 'a.png' is missing or unreadable" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        relabel.main(["--data", str(tmp_path)])  # neither --out nor --check
+    assert "give --out FILE" in capsys.readouterr().err

@@ -229,11 +229,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.check and not args.out:
         parser.error("give --out FILE for the added hands (or --check to score the passes)")
     detect = mediapipe_detector()
-    if args.check:
-        for name, row in check(args.data, detect, args.limit).items():
-            print(json.dumps({"pass": name, **row}))
-        return
-    records = relabel(args.data, detect, args.limit)
+    try:
+        if args.check:
+            for name, row in check(args.data, detect, args.limit).items():
+                print(json.dumps({"pass": name, **row}))
+            return
+        records = relabel(args.data, detect, args.limit)
+    except LabelError as e:
+        parser.exit(1, f"training.relabel: {e}\n")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     write_lines(args.out, (json.dumps(r) + "\n" for r in records))
     n = sum(len(r["hands"]) for r in records)
     print(f"wrote {args.out}: {n} hands added in {len(records)} frames")

@@ -70,3 +70,34 @@ def test_evaluate_reports_recall_at_a_precision_floor(disc_model, tmp_path, caps
     assert best["precision_all"] == 1.0 and best["recall_all"] == pytest.approx(0.5)
     with pytest.raises(SystemExit):
         evaluate.main(argv[:-1] + ["95"])
+
+
+def test_evaluate_reports_recall_by_hand_size(disc_model, tmp_path, capsys):
+    from handplay.detector import Detector
+    from handplay.reach import radius_cells
+
+    det = Detector(disc_model)
+    track = ht.linear_path((80, 120), (400, 200), 6, radius=24)
+    clip = ht.write_clip(tmp_path / "take.mp4", ht.disc_clip([track], (480, 320), 6))
+    # the disc (found) and a small hand the disc model cannot see, in every frame
+    records = [
+        Record(hands=(HandLabel(*track(i)), HandLabel(440, 280, 6, "other")), width=480,
+               height=320, frame=i)
+        for i in range(6)
+    ]  # fmt: skip
+    write_labels(clip_labels_path(clip), records)
+    evaluate.main(["--data", str(clip), "--model", str(disc_model), "--by-size"])
+    rows = json.loads(capsys.readouterr().out)["by_size"]
+    assert [r["cells"] for r in rows] == ["0-2", "2-3", "3-4", "4-6", "6-inf"]
+    assert sum(r["hands"] for r in rows) == 12 and sum(r["found"] for r in rows) == 6
+
+    def row_of(radius: float) -> dict:
+        cells = radius_cells(radius, (480, 320), det.input_size, det.stride)
+        edges = [0, 2, 3, 4, 6, float("inf")]
+        return rows[next(k for k in range(5) if edges[k] <= cells < edges[k + 1])]
+
+    small, disc = row_of(6), row_of(24)
+    assert small is not disc
+    assert small["hands"] == 6 and small["found"] == 0 and small["recall_all"] == 0.0
+    assert disc["hands"] == disc["found"] == disc["open_hands"] == disc["open_found"] == 6
+    assert all(r["recall_all"] is None for r in rows if r["hands"] == 0)

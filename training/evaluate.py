@@ -2,7 +2,7 @@
 
 Run: ``python -m training.evaluate --data ../shared/data/hagrid-val [--model PATH]
 [--threshold T] [--open-threshold T] [--size WxH] [--blur 0.4] [--shrink 0.5] [--sweep]
-[--at-precision 0.95] [--save-dir DIR]``
+[--at-precision 0.95] [--by-size] [--save-dir DIR]``
 
 Decoding is ``handplay.Detector`` itself (one onnxruntime thread), so the figures measure exactly
 what the runtime does. The rule: a prediction matches an unmatched ground-truth hand if its
@@ -24,6 +24,8 @@ size, as if every player stood ``1/F`` times farther away.
 ``ms_*`` time the whole ``detect`` call per frame (resize, inference, peaks),
 ``infer_ms_*`` the onnxruntime call alone.
 
+``--by-size`` adds ``by_size``: ``recall_all`` per bin of hand radius in heatmap cells (under
+2, 2-3, 3-4, 4-6, over 6), with the open hands' share, to show where the misses are;
 ``--sweep`` adds a line per threshold (0.1..0.9) for a precision/recall curve, with F1;
 ``--at-precision P`` adds ``at_precision``: the best ``recall_all`` at ``precision_all >= P`` over
 those thresholds, the form the targets are stated in;
@@ -34,7 +36,9 @@ and detections (red, with score), beside the heatmap.
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -45,6 +49,7 @@ import numpy as np
 
 from handplay.detector import Detector
 from handplay.peaks import Detection
+from handplay.reach import radius_cells
 from handplay.sources import SourceError, parse_size
 from training.augment import blur_hands, shrink_frame
 from training.data import load_source
@@ -124,8 +129,10 @@ def run(
     truths: Sequence[Sequence[HandLabel]],
     sweep: Sequence[float] = (),
     save_dir: str | os.PathLike[str] | None = None,
+    by_size: bool = False,
 ) -> tuple[dict, list[dict]]:
-    """Detect on every frame and score; optionally a threshold sweep and overlay images.
+    """Detect on every frame and score; optionally a threshold sweep, overlay images and
+    (``by_size``) the figures' ``by_size`` rows of :func:`recall_by_size`.
 
     Returns:
         ``(figures at the detector's threshold incl. ms_median/ms_p90, one dict per sweep
@@ -158,6 +165,9 @@ def run(
         infer_ms_median=round(float(np.median(infer)), 3) if infer else None,
         infer_ms_p90=round(float(np.percentile(infer, 90)), 3) if infer else None,
     )
+    if by_size:
+        sizes = [(f.shape[1], f.shape[0]) for f in frames]
+        figures["by_size"] = recall_by_size(at(base), truths, sizes, det.input_size, det.stride)
     curve = [{"threshold": t, **score(at(t), truths, det.open_threshold)} for t in sweep]
     for row in curve:
         r, p = row["recall"] or 0.0, row["precision"] or 0.0
@@ -165,6 +175,41 @@ def run(
     if save_dir is not None:
         _save_overlays(Path(save_dir), frames, truths, at(base), heats)
     return figures, curve
+
+
+#: Upper edges of the hand-radius bins of ``--by-size``, in heatmap cells at the model input.
+SIZE_EDGES: tuple[float, ...] = (2.0, 3.0, 4.0, 6.0)
+
+
+def recall_by_size(
+    detections: Sequence[Sequence[Detection]],
+    truths: Sequence[Sequence[HandLabel]],
+    frame_sizes: Sequence[tuple[int, int]],
+    input_size: tuple[int, int],
+    stride: int,
+) -> list[dict]:
+    """``recall_all`` per bin of hand radius in heatmap cells (:data:`SIZE_EDGES`), with each
+    bin's ``hands``, ``found`` and ``open_hands``, ``open_found``: where the misses are.
+
+    ``frame_sizes`` are the frames' ``(width, height)``; a hand's cells are its radius at the
+    scale the detector reads that frame (:func:`handplay.reach.radius_cells`).
+    """
+    edges = [0.0, *SIZE_EDGES, math.inf]
+    rows = [{"cells": f"{lo:g}-{hi:g}", "hands": 0, "found": 0, "open_hands": 0, "open_found": 0}
+            for lo, hi in zip(edges[:-1], edges[1:], strict=True)]  # fmt: skip
+    for dets, truth, wh in zip(detections, truths, frame_sizes, strict=True):
+        found = {j for _, j, _ in match([(d.x, d.y) for d in dets], truth)}
+        for j, hand in enumerate(truth):
+            cells = radius_cells(hand.r, wh, input_size, stride)
+            row = rows[bisect.bisect_right(edges, cells) - 1]
+            row["hands"] += 1
+            row["found"] += j in found
+            if hand.cls == "open":
+                row["open_hands"] += 1
+                row["open_found"] += j in found
+    for row in rows:
+        row["recall_all"] = round(row["found"] / row["hands"], 4) if row["hands"] else None
+    return rows
 
 
 def best_at_precision(curve: Sequence[dict], floor: float) -> dict | None:
@@ -253,6 +298,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="also report the best recall_all at precision_all >= P over the sweep's "
         "thresholds (repeatable)",
     )
+    parser.add_argument(
+        "--by-size",
+        action="store_true",
+        help="also report recall_all by hand radius in heatmap cells (where the misses are)",
+    )
     parser.add_argument("--save-dir", default=None, help="write overlay images here")
     parser.add_argument(
         "-v", "--debug", action="store_true", help="show a traceback on a data error"
@@ -274,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.exit(1, f"training.evaluate: {e} (--debug shows the traceback)\n")
     wanted = args.sweep or args.at_precision
     sweep = [round(t, 2) for t in np.arange(0.1, 0.95, 0.05)] if wanted else []
-    figures, curve = run(det, frames, truths, sweep, args.save_dir)
+    figures, curve = run(det, frames, truths, sweep, args.save_dir, args.by_size)
     figures.update(model=str(det.path), input_size="{}x{}".format(*det.input_size))
     if args.blur or args.shrink != 1.0:
         figures.update(blur=args.blur, shrink=args.shrink)

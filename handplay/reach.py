@@ -48,6 +48,7 @@ DEFAULT_REACH = "near"
 #: with the shipped model on hagrid-val, full and half size, at every reach (hand threshold 0.5;
 #: 1,194 hand sightings): recall_all is 0.08 under 1.5 cells, 0.29-0.39 from 1.5 to 3 cells, then
 #: jumps to 0.65 at 3-4 cells, 0.68 at 4-6 and 0.80 above 6. So 3 cells (12 input px at stride 4).
+#: (``python -m training.evaluate --by-size`` gives these bins for one reach and frame set.)
 MIN_RADIUS_CELLS = 3.0
 
 

@@ -84,7 +84,7 @@ class Config:
     threads: int = 2  # torch intra-op threads per process
     workers: int = 0  # DataLoader worker processes (0 = augment in the training process)
     cache_side: int = 640  # images are cached in memory with their long side at most this
-    max_steps: int = 0  # stop after this many steps in total (0 = no limit; for tests)
+    max_steps: int = 0  # stop after this many steps (0 = no limit; tests, A/B runs by steps)
     minutes: float = 0.0  # training time budget; the LR schedule follows it if it binds (0 = off)
     resume: bool = False  # continue from OUT/last.pt
     init: str = ""  # start from this checkpoint's weights (fresh optimiser and schedule)

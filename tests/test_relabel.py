@@ -145,6 +145,8 @@ def test_add_labels_option_names_one_data_source():
     assert added_labels("", specs) == {}
     with pytest.raises(SystemExit, match="'data' is in 2 --data specs"):
         added_labels("data=a.jsonl", specs)
+    with pytest.raises(SystemExit, match="two files: a.jsonl, b.jsonl"):
+        added_labels("hagrid=a.jsonl,hagrid-train=b.jsonl", specs)
     with pytest.raises(SystemExit, match="is not SOURCE=FILE"):
         added_labels("hagrid-train", specs)
 

@@ -152,6 +152,8 @@ def added_labels(spec: str, sources: Sequence[str]) -> dict[str, str]:
             raise SystemExit(
                 f"--add_labels source {key!r} is in {len(hits)} --data specs, not 1: {sources}"
             )
+        if hits[0] in out:  # a second file for one folder would silently replace the first
+            raise SystemExit(f"--add_labels gives {hits[0]} two files: {out[hits[0]]}, {path}")
         out[hits[0]] = path
     return out
 

@@ -3,8 +3,9 @@
 Prints two tables on 640×480 and 800×600 frames (``--frame-sizes``):
 
 1. the detector alone, at each reach (``near``, ``room``, ``hall``): the median milliseconds of
-   its stages (preprocess, inference, peaks) and of the whole ``Detector.detect`` call, on one
-   thread, as the input thread runs it;
+   its stages (preprocess, inference, peaks, second look) and of the whole ``Detector.detect``
+   call, on one thread, as the input thread runs it; then the second look's cost for 1, 2 and 4
+   candidates (it runs per hand found, so a frame's cost grows with the hands in view);
 2. :class:`handplay.Input` (posting real pygame events to a dummy display) over a rendered clip
    of two moving red discs at each frame size, or over a video file (``--source``): the
    per-stage milliseconds, the capture → event latency (p50, p95) and the input thread's CPU
@@ -28,11 +29,15 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from handplay.sources import argument_type, parse_size
+
+if TYPE_CHECKING:
+    from handplay.detector import Detector
 
 
 def _synthetic_clip(frames: int, size: tuple[int, int] = (640, 360)) -> Iterator[np.ndarray]:
@@ -76,14 +81,17 @@ def _detector_table(
     # CPU ms (time.thread_time) is what a call costs this thread: on a busy machine the wall
     # time also holds the time the thread waited for a core
     print(
-        "| frame | reach | input | preprocess ms | inference ms | peaks ms | detect ms | CPU ms |"
+        "| frame | reach | input | preprocess ms | inference ms | peaks ms | look ms | detect ms "
+        "| CPU ms |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     try:
         for reach, det in detectors.items():
             for w, h in frame_sizes:
                 frame = next(_synthetic_clip(1, (w, h)))
-                stages: dict[str, list[float]] = {"preprocess": [], "inference": [], "peaks": []}
+                stages: dict[str, list[float]] = {
+                    "preprocess": [], "inference": [], "peaks": [], "look": []
+                }  # fmt: skip
                 total, cpu = [], []
                 for i in range(calls + 10):
                     c0, t0 = time.thread_time(), time.perf_counter()
@@ -100,8 +108,46 @@ def _detector_table(
                     f"| {w}x{h} | {reach} | {iw}x{ih} | {cells} | {np.median(total):.2f} "
                     f"| {np.median(cpu):.2f} |"
                 )
+        _look_table(next(iter(detectors.values())), frame_sizes[0], calls)
     finally:
         cv2.setNumThreads(cv_threads)
+
+
+def _look_table(det: Detector, frame_size: tuple[int, int], calls: int) -> None:
+    """Print the second look's median ms for 1, 2 and 4 candidates on one frame.
+
+    The candidates are placed by hand (hand-sized, across the frame, small enough to be looked
+    at) so the figure does not depend on what the model finds in a synthetic frame; it is the
+    same batched call ``detect`` makes for that many hands.
+    """
+    import time
+
+    from handplay.peaks import Detection
+
+    w, h = frame_size
+    frame = next(_synthetic_clip(1, frame_size))
+    print()
+    print(f"second look ({w}x{h} frame, hands of radius {h // 10} px), median of {calls} calls:")
+    print("| candidates | look ms | per candidate ms |")
+    print("| --- | --- | --- |")
+    from handplay.contract import letterbox_scale
+
+    scale = letterbox_scale(frame_size, det.input_size)
+    looks = det.looks
+    try:
+        for n in (1, 2, 4):
+            det.looks = n
+            found = [Detection(w * (k + 1) / (n + 1), h / 2, h / 10, 0.9, 0.5) for k in range(n)]
+            times = []
+            for i in range(calls + 10):
+                t0 = time.perf_counter()
+                det._second_look(frame, found, scale)
+                if i >= 10:
+                    times.append((time.perf_counter() - t0) * 1e3)
+            ms = float(np.median(times))
+            print(f"| {n} | {ms:.2f} | {ms / n:.2f} |")
+    finally:
+        det.looks = looks
 
 
 def _input_run(
@@ -145,6 +191,7 @@ def _input_run(
         ("preprocess", "preprocess"),
         ("inference", "inference"),
         ("peaks", "peaks"),
+        ("second look", "look"),
         ("tracking + events", "tracking"),
         ("capture -> event latency", "latency"),
         ("worker CPU per frame", "cpu"),

@@ -75,7 +75,7 @@ class Stats(NamedTuple):
 
     Attributes:
         fps: processed frames per second.
-        inference_ms: mean model time per frame.
+        inference_ms: mean model time per frame (the frame pass and the second looks).
         latency_ms: mean capture → events-posted time.
         latency_p95_ms: its 95th percentile.
         frames: frames processed since start.
@@ -97,7 +97,8 @@ class FrameTiming(NamedTuple):
 
     Attributes:
         done: ``time.monotonic()`` when the frame's events were posted (seconds).
-        preprocess, inference, peaks: the detector's stages.
+        preprocess, inference, peaks, look: the detector's stages (``look``: the second look
+            at the strongest candidates, :mod:`handplay.detector`).
         tracking: tracking, smoothing, calibration mapping and posting events.
         latency: capture → events posted.
         cpu: CPU time the worker thread spent on the frame.
@@ -107,6 +108,7 @@ class FrameTiming(NamedTuple):
     preprocess: float
     inference: float
     peaks: float
+    look: float
     tracking: float
     latency: float
     cpu: float
@@ -138,6 +140,9 @@ class Input:
         enter_frames, leave_frames: hysteresis, see :mod:`handplay.tracking`.
         open_frames: frames an open hand must look closed (or a closed one open) before it
             flips and ``HANDGRAB``/``HANDRELEASE`` is posted; see :mod:`handplay.tracking`.
+        looks: at most this many hands per frame get the detector's second look, a magnified
+            patch that finds small hands and their openness more surely (about 0.3 ms each,
+            :mod:`handplay.detector`); 0 for one pass only.
 
     Raises:
         ValueError: a bad argument (on construction).
@@ -174,6 +179,7 @@ class Input:
         leave_frames: int = LEAVE_FRAMES,
         open_frames: int = OPEN_FRAMES,
         reach: str | None = None,
+        looks: int = 4,
     ) -> None:
         if max_hands < 1:
             raise ValueError(f"max_hands must be at least 1, not {max_hands}")
@@ -189,6 +195,7 @@ class Input:
         self.input_size = input_size
         check_reach_or_size(reach, input_size)
         self.reach = reach
+        self.looks = looks
         self.paced = paced
         self._hysteresis = (enter_frames, leave_frames)
         if open_frames < 1:
@@ -241,6 +248,7 @@ class Input:
             reach=reach,
             threshold=self.calibration.threshold,
             max_hands=self.max_hands,
+            looks=self.looks,
         )
         source = self._source_arg if self._source_arg is not None else self.calibration.camera
         self.source = open_source(source, paced=self.paced)
@@ -350,7 +358,7 @@ class Input:
         latencies = np.array([t.latency for t in timings])
         return Stats(
             fps=(len(timings) - 1) / span if span > 0 else 0.0,
-            inference_ms=float(np.mean([t.inference for t in timings])),
+            inference_ms=float(np.mean([t.inference + t.look for t in timings])),
             latency_ms=float(latencies.mean()),
             latency_p95_ms=float(np.percentile(latencies, 95)),
             frames=self._frames,
@@ -493,6 +501,7 @@ class Input:
                 preprocess=stages["preprocess"],
                 inference=stages["inference"],
                 peaks=stages["peaks"],
+                look=stages["look"],
                 tracking=(time.perf_counter() - t_detected) * 1e3,
                 latency=(done - frame.captured) * 1e3,
                 cpu=(time.thread_time() - cpu0) * 1e3,

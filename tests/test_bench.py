@@ -9,6 +9,7 @@ STAGES = (
     "preprocess",
     "inference",
     "peaks",
+    "second look",
     "tracking + events",
     "capture -> event latency",
     "worker CPU per frame",
@@ -54,7 +55,8 @@ def test_bench_measures_every_stage_at_the_input_size_asked_for(disc_model, caps
             assert mean >= 0, stage
         assert rows["inference"][0] > 0 and rows["worker CPU per frame"][0] > 0
         # latency includes the stages before it: detection, tracking and posting events
-        detect = sum(rows[s][2] for s in ("preprocess", "inference", "peaks", "tracking + events"))
+        stages = ("preprocess", "inference", "peaks", "second look", "tracking + events")
+        detect = sum(rows[s][2] for s in stages)
         assert rows["capture -> event latency"][2] >= 0.9 * detect
     # the detector table: each reach on each frame size, at the reach's input size (the disc
     # model's 320x180 scaled), and the whole call at least its stages
@@ -65,9 +67,15 @@ def test_bench_measures_every_stage_at_the_input_size_asked_for(disc_model, caps
         for frame in ("640x480", "800x600")
     ]
     for row in detector:
-        pre, inference, peaks, total, cpu = (float(v) for v in row[3:])
-        assert 0 < inference and total >= 0.9 * (pre + inference + peaks), row
+        pre, inference, peaks, look, total, cpu = (float(v) for v in row[3:])
+        assert 0 < inference and total >= 0.9 * (pre + inference + peaks + look), row
         assert 0 < cpu <= 1.1 * total + 0.1, row  # one thread: its CPU time fits in the wall time
+    # the second look's cost for 1, 2 and 4 placed candidates, and per candidate
+    looks = out.split("second look (")[1].split("\n\n")[0].splitlines()[3:]
+    rows = [[float(c) for c in x.strip("|").split("|")] for x in looks]
+    assert [r[0] for r in rows] == [1, 2, 4]
+    for n, ms, each in rows:
+        assert ms > 0 and abs(each - ms / n) <= 0.006, rows
 
 
 def test_bench_reports_a_bad_model(tmp_path, capsys):

@@ -112,7 +112,7 @@ def test_format2_disc_model_same_hands_and_open(handplay_detect, tmp_path):
     model = ht.make_disc_model(tmp_path / "disc.onnx", open_output=True)
     sidecar = write_deployment(model, tmp_path / "deploy")
     paths = _write(tmp_path, _disc_frames())
-    det = Detector(model)
+    det = Detector(model, looks=0)
     assert _assert_same(handplay_detect, sidecar, det, paths) == 10
     opens = [
         h["open"]
@@ -126,14 +126,14 @@ def test_format1_disc_models_with_and_without_size(handplay_detect, tmp_path):
     paths = _write(tmp_path, _disc_frames())
     model = ht.make_disc_model(tmp_path / "disc.onnx")
     sized = write_deployment(model, tmp_path / "sized")
-    assert _assert_same(handplay_detect, sized, Detector(model), paths) == 10
+    assert _assert_same(handplay_detect, sized, Detector(model, looks=0), paths) == 10
     # no size output: the radius comes from the blob's area (handplay.peaks.blob_radius)
     graph = onnx.load(str(model))
     graph.graph.output.remove(next(o for o in graph.graph.output if o.name == "size"))
     onnx.save(graph, str(tmp_path / "sizeless.onnx"))
     sizeless = write_deployment(tmp_path / "sizeless.onnx", tmp_path / "sizeless")
     assert json.loads(sizeless.read_text())["outputs"] == ["heatmap"]
-    det = Detector(tmp_path / "sizeless.onnx")
+    det = Detector(tmp_path / "sizeless.onnx", looks=0)
     assert _assert_same(handplay_detect, sizeless, det, paths) == 10
 
 
@@ -145,7 +145,7 @@ def test_shipped_model_same_hands_on_procedural_hands(handplay_detect, tmp_path)
                      (9, (384, 640)), (10, (240, 160)), (11, (320, 192))]:  # fmt: skip
         frames[f"synth{seed}_{wh[0]}x{wh[1]}"] = make_image(seed, wh)[0]
     paths = _write(tmp_path, frames)
-    det = Detector(None, input_size=size)
+    det = Detector(None, input_size=size, looks=0)
     assert _assert_same(handplay_detect, SHIPPED, det, paths) >= 5  # not a test of empty lists
 
 
@@ -154,7 +154,7 @@ def test_shipped_model_at_320x180_same_hands(handplay_detect, tmp_path):
     sidecar = write_deployment(DEFAULT_MODEL, tmp_path / "deploy", (320, 180))
     frames = {f"synth{seed}": make_image(seed, (640, 360))[0] for seed in (0, 2, 6, 7, 9)}
     frames["portrait"] = make_image(9, (360, 640))[0]
-    det = Detector(None, input_size=(320, 180))
+    det = Detector(None, input_size=(320, 180), looks=0)
     assert _assert_same(handplay_detect, sidecar, det, _write(tmp_path, frames)) >= 4
 
 
@@ -163,7 +163,7 @@ def test_shipped_format_2_model_same_hands_and_open_scores(handplay_detect, tmp_
     sidecar = write_deployment(DEFAULT_MODEL, tmp_path / "deploy")
     frames = {f"synth{seed}": make_image(seed, (640, 360))[0] for seed in (0, 2, 6, 7, 9)}
     paths = _write(tmp_path, frames)
-    det = Detector(DEFAULT_MODEL)
+    det = Detector(DEFAULT_MODEL, looks=0)
     assert det.format == "2"
     assert _assert_same(handplay_detect, sidecar, det, paths) >= 4
 

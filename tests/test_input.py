@@ -111,6 +111,19 @@ def test_hands_snapshot_and_stats(disc_model, pygame_display):
     assert hand.pos == pytest.approx(_screen(320, 180), abs=2)
     assert stats.frames > 2 and stats.fps > 0 and stats.inference_ms > 0
     assert stats.latency_p95_ms >= stats.latency_ms * 0.5 > 0
+    # the disc is looked at again each frame (the detector's second look), and timed
+    assert inp.detector.looks == 4 and all(t.look > 0 for t in inp.timings[-5:])
+
+
+def test_looks_reach_the_detector(disc_model, pygame_display):
+    frames = ht.iter_disc_clip([lambda i: (320.0, 180.0, 20.0)], FRAME, 100000)
+    with handplay.Input(
+        frames, model=disc_model, calibration=PLAIN, screen_size=SCREEN, paced=False, looks=0
+    ) as inp:
+        deadline = time.monotonic() + 10
+        while not inp.hands and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert inp.hands and inp.detector.looks == 0
 
 
 @pytest.mark.parametrize(

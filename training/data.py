@@ -222,7 +222,11 @@ def mark_unlabelled(
     """
     from handplay.detector import Detector
 
-    dets = [Detector(model, input_size=size, threshold=min_score, max_hands=16) for size in sizes]
+    # one pass (looks=0), as the recipe's masks were made before the second look existed
+    dets = [
+        Detector(model, input_size=size, threshold=min_score, max_hands=16, looks=0)
+        for size in sizes
+    ]
     added = 0
     for img in images:
         found = [d for det in dets for d in det.detect(img.pixels)]

@@ -2,7 +2,7 @@
 
 Run: ``python -m training.evaluate --data ../shared/data/hagrid-val [--model PATH]
 [--threshold T] [--open-threshold T] [--size WxH] [--blur 0.4] [--shrink 0.5] [--sweep]
-[--at-precision 0.95] [--by-size] [--save-dir DIR]``
+[--at-precision 0.95] [--by-size] [--looks N] [--save-dir DIR]``
 
 Decoding is ``handplay.Detector`` itself (one onnxruntime thread), so the figures measure exactly
 what the runtime does. The rule: a prediction matches an unmatched ground-truth hand if its
@@ -21,8 +21,9 @@ motion-blurs each hand ``F * r`` long along a random direction (blended in withi
 ``--shrink F`` puts each frame at ``F`` times its size in the middle of a grey canvas of its own
 size, as if every player stood ``1/F`` times farther away.
 
-``ms_*`` time the whole ``detect`` call per frame (resize, inference, peaks),
-``infer_ms_*`` the onnxruntime call alone.
+``ms_*`` time the whole ``detect`` call per frame (resize, inference, peaks, second look),
+``infer_ms_*`` the frame's onnxruntime call alone. ``--looks 0`` scores the frame pass alone,
+without :mod:`handplay.detector`'s second look at the strongest candidates.
 
 ``--by-size`` adds ``by_size``: ``recall_all`` per bin of hand radius in heatmap cells (under
 2, 2-3, 3-4, 4-6, over 6), with the open hands' share, to show where the misses are;
@@ -303,6 +304,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="also report recall_all by hand radius in heatmap cells (where the misses are)",
     )
+    parser.add_argument(
+        "--looks",
+        type=int,
+        default=4,
+        help="candidates per frame given the detector's second look (0: one pass, as before)",
+    )
     parser.add_argument("--save-dir", default=None, help="write overlay images here")
     parser.add_argument(
         "-v", "--debug", action="store_true", help="show a traceback on a data error"
@@ -314,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     size = parse_size(args.size) if args.size else None
     det = Detector(
         args.model, threads=1, threshold=args.threshold, max_hands=16, input_size=size,
-        open_threshold=args.open_threshold,
+        open_threshold=args.open_threshold, looks=args.looks,
     )  # fmt: skip
     try:
         frames, truths = load_truth(args.data, args.blur, args.shrink)
@@ -325,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     wanted = args.sweep or args.at_precision
     sweep = [round(t, 2) for t in np.arange(0.1, 0.95, 0.05)] if wanted else []
     figures, curve = run(det, frames, truths, sweep, args.save_dir, args.by_size)
-    figures.update(model=str(det.path), input_size="{}x{}".format(*det.input_size))
+    figures.update(model=str(det.path), input_size="{}x{}".format(*det.input_size), looks=det.looks)
     if args.blur or args.shrink != 1.0:
         figures.update(blur=args.blur, shrink=args.shrink)
     if args.at_precision:

@@ -1,0 +1,84 @@
+"""The detector's second look: the strongest candidates rescored on magnified patches."""
+
+import numpy as np
+import pytest
+
+import handplay.testing as ht
+from handplay import Detector
+from handplay.detector import LOOK_FLOOR
+from handplay.peaks import Detection
+
+DISCS = [(160.0, 150.0, 24.0), (460.0, 220.0, 30.0), (300.0, 80.0, 12.0)]
+
+
+def test_looks_zero_is_the_frame_pass_and_a_look_keeps_position_and_radius(disc_model):
+    frame = ht.render_disc_frame((640, 360), DISCS)
+    one = sorted(Detector(disc_model, looks=0).detect(frame), key=lambda d: d.x)
+    two = sorted(Detector(disc_model).detect(frame), key=lambda d: d.x)
+    assert len(one) == len(two) == 3
+    for a, b in zip(one, two, strict=True):
+        assert (a.x, a.y, a.radius) == (b.x, b.y, b.radius)
+        # the looked-at score is the mean of the frame's peak and the patch's, and the patch
+        # (the disc magnified, centred) sees the disc: its peak is well above zero
+        patch_peak = 2 * b.score - a.score
+        assert 0.4 < patch_peak <= 1.0 + 1e-6 and b.score != a.score
+
+
+def test_a_look_is_centred_on_its_candidate_and_scaled_by_its_radius(disc_model):
+    det = Detector(disc_model)
+    frame = ht.render_disc_frame((640, 360), [(200.0, 180.0, 24.0)])
+
+    def look(x: float, y: float, radius: float, score: float, scale: float = 0.5) -> float:
+        # scale: the frame pass's (640x360 into 320x180 is 0.5)
+        return det._second_look(frame, [Detection(x, y, radius, score, None)], scale)[0].score
+
+    # a weak candidate on the disc is confirmed (its score rises) ...
+    assert look(200.0, 180.0, 24.0, 0.31) > 0.5
+    # ... a strong one on blank background, or two radii off the disc, is halved
+    assert look(500.0, 100.0, 24.0, 0.9) == pytest.approx(0.45, abs=0.02)
+    assert look(248.0, 180.0, 24.0, 0.9) == pytest.approx(0.45, abs=0.02)
+    # the patch is LOOK_SPAN radii wide: 1.5 radii off, the disc is 12 cells from the patch's
+    # centre; with a radius 8 times larger the patch shrinks it 8 times and finds it again (at
+    # a frame-pass scale where that radius is still small enough to be looked at)
+    assert look(236.0, 180.0, 24.0, 0.9) == pytest.approx(0.45, abs=0.02)
+    assert look(236.0, 180.0, 192.0, 0.9, scale=0.1) > 0.6
+    # a hand the patch would not magnify (already 8 cells or more in the frame pass: 2 × 32 =
+    # 64 frame px at scale 0.5) is not looked at
+    assert look(500.0, 100.0, 63.0, 0.9) == pytest.approx(0.45, abs=0.02)
+    assert look(500.0, 100.0, 64.0, 0.9) == 0.9
+
+
+def test_only_the_strongest_candidates_get_a_look(disc_model):
+    frame = ht.render_disc_frame((640, 360), DISCS)
+    one = {(d.x, d.y): d.score for d in Detector(disc_model, looks=0).detect(frame)}
+    det = Detector(disc_model, looks=1)
+    found = det.detect(frame)
+    changed = [d for d in found if d.score != one[(d.x, d.y)]]
+    assert len(found) == 3 and len(changed) == 1
+    # the one looked at is the frame pass's strongest, and the result is strongest first again
+    strongest = max(one, key=one.get)
+    assert (changed[0].x, changed[0].y) == strongest
+    assert [d.score for d in found] == sorted((d.score for d in found), reverse=True)
+    assert set(det.timings) == {"preprocess", "inference", "peaks", "look"}
+
+
+def test_a_candidate_below_the_look_floor_is_not_looked_at(disc_model):
+    det = Detector(disc_model)
+    frame = ht.render_disc_frame((640, 360), [(200.0, 180.0, 24.0)])
+    weak = Detection(200.0, 180.0, 24.0, LOOK_FLOOR - 0.01, None)
+    assert det._second_look(frame, [weak], 0.5) == [weak]
+
+
+def test_open_is_read_from_the_look(open_disc_model):
+    frame = ht.render_disc_frame((640, 360), [(160.0, 150.0, 24.0, True), (460, 200, 24, False)])
+    found = sorted(Detector(open_disc_model).detect(frame), key=lambda d: d.x)
+    assert len(found) == 2 and found[0].open > 0.9 and found[1].open < 0.1
+    # the frame pass's open and the look's agree on discs, to within the read-out's averaging
+    one = sorted(Detector(open_disc_model, looks=0).detect(frame), key=lambda d: d.x)
+    assert np.allclose([d.open for d in found], [d.open for d in one], atol=0.1)
+
+
+@pytest.mark.parametrize("looks", [-1, 1.5, "4"])
+def test_looks_must_be_a_whole_number(disc_model, looks):
+    with pytest.raises(ValueError, match=r"looks must be a whole number from 0 .*"):
+        Detector(disc_model, looks=looks)

@@ -16,16 +16,18 @@ passes the calibration's play area plus a margin (:meth:`handplay.Calibration.de
 **Second look.** One pass sees a hand at the pixels the input gives it: at the default input a
 hand 1.5 m away is 3–5 heatmap cells in radius, where the model is least sure of it and of its
 openness, and most of its misses are there (``python -m training.evaluate --by-size``). So the
-strongest candidates (peaks from :data:`LOOK_FLOOR` up, at most ``looks`` of them) are looked at
-again: a :data:`LOOK_SIZE`-pixel square patch of the frame, :data:`LOOK_SPAN` hand radii wide and
-centred on the candidate, magnifies its hand to about 8 cells in radius, the size the model
-knows best, and all patches go through the same network in one batched call. A looked-at
-candidate's score becomes the mean of its two peak values (the frame's and the patch's, the
-largest of the 4×4 cells around the patch centre) and its ``open`` the patch's (heat-weighted over
-the 2×2 centre cells); position and radius stay the frame pass's. On hagrid-val this took the
-hands found at precision 0.95 from 0.59 to 0.64 on sharp frames, 0.35 to 0.54 on frames at half
-size and open hands called open from 0.46 to 0.75 (MODEL_CARD.md). It costs about 0.3 ms per
-look on one thread (``python -m handplay.bench``); ``looks=0`` turns it off.
+strongest candidates (peaks from :data:`LOOK_FLOOR` up, at most ``looks`` of them, and only those
+under 8 cells in radius, which the look magnifies) are looked at again: a :data:`LOOK_SIZE`-pixel
+square patch of the frame, :data:`LOOK_SPAN` hand radii wide and centred on the candidate, shows
+its hand at 8 cells in radius, the size the model knows best, and all patches go through the same
+network in one batched call. A looked-at candidate's score becomes the mean of its two peak
+values (the frame's, and the patch's: the largest of the 4×4 cells around its centre) and its
+``open`` the patch's (heat-weighted over the 2×2 centre cells); position and radius stay the
+frame pass's. On hagrid-val at the default reach this took the hands found at precision 0.95
+from 0.59 to 0.63 on sharp frames and from 0.35 to 0.54 on frames at half size, and the open
+hands the open head finds from 0.46 to 0.79 at the same precision (0.93, 0.92; MODEL_CARD.md).
+It costs about 0.3 ms per look on one thread (``python -m handplay.bench``); ``looks=0`` turns it
+off.
 """
 
 from __future__ import annotations

@@ -16,18 +16,18 @@ passes the calibration's play area plus a margin (:meth:`handplay.Calibration.de
 **Second look.** One pass sees a hand at the pixels the input gives it: at the default input a
 hand 1.5 m away is 3–5 heatmap cells in radius, where the model is least sure of it and of its
 openness, and most of its misses are there (``python -m training.evaluate --by-size``). So the
-strongest candidates (peaks from :data:`LOOK_FLOOR` up, at most ``looks`` of them, and only those
-under 8 cells in radius, which the look magnifies) are looked at again: a :data:`LOOK_SIZE`-pixel
-square patch of the frame, :data:`LOOK_SPAN` hand radii wide and centred on the candidate, shows
-its hand at 8 cells in radius, the size the model knows best, and all patches go through the same
-network in one batched call. A looked-at candidate's score becomes the mean of its two peak
-values (the frame's, and the patch's: the largest of the 4×4 cells around its centre) and its
-``open`` the patch's (heat-weighted over the 2×2 centre cells); position and radius stay the
-frame pass's. On hagrid-val at the default reach this took the hands found at precision 0.95
-from 0.59 to 0.63 on sharp frames and from 0.35 to 0.54 on frames at half size, and the open
-hands the open head finds from 0.46 to 0.79 at the same precision (0.93, 0.92; MODEL_CARD.md).
-It costs about 0.3 ms per look on one thread (``python -m handplay.bench``); ``looks=0`` turns it
-off.
+strongest candidates (peaks from :data:`LOOK_FLOOR` up, at most ``looks`` of them, and only
+those under 8 cells in radius, which the look magnifies) are looked at again: a
+:data:`LOOK_SIZE`-pixel square patch of the frame, :data:`LOOK_SPAN` hand radii wide and centred
+on the candidate, shows its hand at 8 cells in radius, the size the model knows best, and all
+patches go through the same network in one batched call. A looked-at candidate's score becomes
+the mean of its two peak values (the frame's, and the patch's: the largest of the 4×4 cells
+around its centre) and its ``open`` the patch's (heat-weighted over the 2×2 centre cells);
+position and radius stay the frame pass's. The patch is a crop and a resize (:func:`look_patch`).
+On hagrid-val at the default reach this took the hands found at precision 0.95 from 0.59 to 0.63
+on sharp frames and from 0.35 to 0.54 on frames at half size, and the open hands the open head
+finds from 0.46 to 0.79 at the same precision (0.93, 0.92; MODEL_CARD.md). It costs about 0.3 ms
+per look on one thread (``python -m handplay.bench``); ``looks=0`` turns it off.
 """
 
 from __future__ import annotations
@@ -55,7 +55,10 @@ __all__ = ["DEFAULT_MODEL", "Detection", "Detector", "ModelError", "parse_size"]
 # The shipped model is package data (handplay/models/), so it is there in a wheel install too.
 DEFAULT_MODEL = Path(str(resources.files("handplay").joinpath("models", "hand.onnx")))
 
-#: Second look (module docstring): peaks from this score up are candidates for a look. It is the
+#: Second look (module docstring): how many candidates a frame, by default. Four hands (two
+#: players) at about 0.3 ms each; more players can ask for more.
+DEFAULT_LOOKS = 4
+#: Second look: peaks from this score up are candidates for a look. It is the
 #: tracker's keep threshold at the shipped threshold (``KEEP_RATIO`` 0.6 × 0.5), so every peak
 #: the tracker can use is looked at; a lower floor only added looks at noses and collars.
 LOOK_FLOOR = 0.3
@@ -117,7 +120,7 @@ class Detector:
         match_orientation: bool = True,
         open_threshold: float | None = None,
         reach: str | None = None,
-        looks: int = 4,
+        looks: int = DEFAULT_LOOKS,
     ) -> None:
         if threads < 1:
             raise ValueError(f"threads must be at least 1, not {threads}")
@@ -161,11 +164,16 @@ class Detector:
         self._has_open = self.format != "1"
         self._outputs = [c.HEATMAP] + [c.SIZE] * self._has_size + [c.OPEN] * self._has_open
         fixed = _check_shapes(self.session, self.path, self.input_size, self.stride, self._outputs)
-        # a model with a fixed input size cannot take the turned (portrait) input
+        # a model with a fixed input size cannot take the turned (portrait) input, nor the
+        # second look's patches
         self.match_orientation = match_orientation and not fixed
+        if fixed and looks:
+            log.info("%s has a fixed input size: no second look", self.path)
+            self.looks = 0
+        batch = next(i.shape for i in self.session.get_inputs() if i.name == c.INPUT)[0]
+        self._patch_batches = not isinstance(batch, int)  # False: N is fixed, one patch a run
         self._canvases: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._canvas = self._canvas_for(self.input_size)[0]
-        self._patch = np.zeros((LOOK_SIZE, LOOK_SIZE, 3), np.uint8)
         self._patches = np.empty((max(looks, 1), 3, LOOK_SIZE, LOOK_SIZE), np.float32)
         #: Milliseconds of the last call's stages: preprocess, inference, peaks, look.
         self.timings: dict[str, float] = {}
@@ -314,16 +322,18 @@ class Detector:
         if n == 0:
             return found
         patches = self._patches[:n]
-        centre = LOOK_SIZE / 2 - 0.5  # the patch's middle, a corner of its four centre cells
         for k, d in enumerate(found[i] for i in chosen):
-            a = LOOK_SIZE / (LOOK_SPAN * d.radius)  # frame px -> patch px
-            warp = np.array([[a, 0.0, centre - a * d.x], [0.0, a, centre - a * d.y]])
-            # one bilinear warp crops and scales (as training samples its views); outside the
-            # frame is black, as the letterbox's padding
-            cv2.warpAffine(frame, warp, (LOOK_SIZE, LOOK_SIZE), dst=self._patch,
-                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)  # fmt: skip
-            c.to_input(self._patch, out=patches[k : k + 1])
-        outs = self.session.run(self._outputs, {c.INPUT: patches})
+            # the radius to 1/16 px: another runtime's size output (1e-6 off) then gives the
+            # same patch, where the exact scale could round a resized pixel the other way
+            radius = math.floor(d.radius * 16 + 0.5) / 16
+            look_patch(frame, d.x, d.y, LOOK_SIZE / (LOOK_SPAN * radius), out=patches[k])
+        if self._patch_batches:
+            outs = self.session.run(self._outputs, {c.INPUT: patches})
+        else:  # a model exported with a fixed batch of 1
+            runs = [
+                self.session.run(self._outputs, {c.INPUT: patches[k : k + 1]}) for k in range(n)
+            ]
+            outs = [np.concatenate(o) for o in zip(*runs, strict=True)]
         heat = outs[0][:, 0]
         openness = outs[-1][:, 0] if self._has_open else None
         m = LOOK_SIZE // self.stride // 2  # cells m - 1 and m meet at the centre
@@ -368,6 +378,45 @@ class Detector:
             Detection(float(x), float(y), float(max(r, 1.0) / s), float(sc), op)
             for x, y, r, sc, op in zip(xs, ys, radius_in, peaks.score, opens, strict=True)
         ]
+
+
+def look_patch(
+    frame: np.ndarray, x: float, y: float, scale: float, out: np.ndarray | None = None
+) -> np.ndarray:
+    """The second look's input: a square patch of ``frame`` around ``(x, y)``, magnified by
+    ``scale`` (patch px per frame px), as the model's ``3×S×S`` RGB 0..1 float32.
+
+    The patch is ``cv2.resize`` (``INTER_LINEAR``, ``fx = fy = scale``, as the letterbox) of the
+    square of frame pixels from ``(x0, y0)``, ``x0 = floor(x − S / (2·scale) + 1)``, so patch
+    pixel ``j`` samples the frame at ``x0 + (j + 0.5) / scale − 0.5`` and ``(x, y)`` is within
+    half a frame pixel of the patch's middle; frame pixels outside the frame are black, as the
+    letterbox pads. A crop and a resize rather than one ``cv2.warpAffine``: OpenCV's resize
+    gives the same pixels in every version, its warps do not (a grey level here and there
+    between 4.6 and 5.x), and the C++ example makes the same patch.
+
+    Args:
+        frame: H×W×3 uint8 BGR.
+        out: a ``3×S×S`` float32 array to fill (its ``S`` is the patch side); ``None``: a new
+            :data:`LOOK_SIZE` one.
+    """
+    if out is None:
+        out = np.empty((3, LOOK_SIZE, LOOK_SIZE), np.float32)
+    side = out.shape[-1]
+    h, w = frame.shape[:2]
+    span = math.ceil(side / scale) + 1  # frame px: the resize then makes at least side px
+    x0 = math.floor(x - side / (2 * scale) + 1.0)
+    y0 = math.floor(y - side / (2 * scale) + 1.0)
+    if x0 >= 0 and y0 >= 0 and x0 + span <= w and y0 + span <= h:
+        region = frame[y0 : y0 + span, x0 : x0 + span]  # a view
+    else:  # near an edge: the part inside the frame on black
+        region = np.zeros((span, span, 3), np.uint8)
+        fx0, fx1, fy0, fy1 = max(x0, 0), min(x0 + span, w), max(y0, 0), min(y0 + span, h)
+        if fx0 < fx1 and fy0 < fy1:
+            region[fy0 - y0 : fy1 - y0, fx0 - x0 : fx1 - x0] = frame[fy0:fy1, fx0:fx1]
+    patch = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+    for ch in range(3):  # BGR -> RGB planes, 0..1, as contract.to_input
+        np.multiply(patch[:side, :side, 2 - ch], np.float32(1 / 255), out=out[ch], casting="unsafe")
+    return out
 
 
 def check_roi(roi: tuple[int, int, int, int], frame_wh: tuple[int, int]) -> tuple[int, ...]:

@@ -18,7 +18,7 @@ import numpy as np
 import pygame
 
 from handplay.calibration import Calibration
-from handplay.detector import Detector
+from handplay.detector import DEFAULT_LOOKS, Detector
 from handplay.events import EventPoster, reserve_event_types
 from handplay.reach import check_reach_or_size
 from handplay.smoothing import OneEuroFilter
@@ -179,7 +179,7 @@ class Input:
         leave_frames: int = LEAVE_FRAMES,
         open_frames: int = OPEN_FRAMES,
         reach: str | None = None,
-        looks: int = 4,
+        looks: int = DEFAULT_LOOKS,
     ) -> None:
         if max_hands < 1:
             raise ValueError(f"max_hands must be at least 1, not {max_hands}")

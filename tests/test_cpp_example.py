@@ -74,9 +74,11 @@ def _write(folder, frames):
     return paths
 
 
-def _assert_same(exe, sidecar, det, paths):
-    """Run the C++ example on ``paths`` and compare with ``det``; returns the hand count."""
-    lines = [json.loads(line) for line in _run(exe, "--model", sidecar, *paths).stdout.splitlines()]
+def _assert_same(exe, sidecar, det, paths, *args):
+    """Run the C++ example (with ``args``) on ``paths`` and compare with ``det``; returns the
+    hand count."""
+    out = _run(exe, "--model", sidecar, *args, *paths).stdout
+    lines = [json.loads(line) for line in out.splitlines()]
     assert [line["image"] for line in lines] == [str(p) for p in paths]
     total = 0
     for line in lines:
@@ -112,7 +114,7 @@ def test_format2_disc_model_same_hands_and_open(handplay_detect, tmp_path):
     model = ht.make_disc_model(tmp_path / "disc.onnx", open_output=True)
     sidecar = write_deployment(model, tmp_path / "deploy")
     paths = _write(tmp_path, _disc_frames())
-    det = Detector(model, looks=0)
+    det = Detector(model)
     assert _assert_same(handplay_detect, sidecar, det, paths) == 10
     opens = [
         h["open"]
@@ -126,14 +128,14 @@ def test_format1_disc_models_with_and_without_size(handplay_detect, tmp_path):
     paths = _write(tmp_path, _disc_frames())
     model = ht.make_disc_model(tmp_path / "disc.onnx")
     sized = write_deployment(model, tmp_path / "sized")
-    assert _assert_same(handplay_detect, sized, Detector(model, looks=0), paths) == 10
+    assert _assert_same(handplay_detect, sized, Detector(model), paths) == 10
     # no size output: the radius comes from the blob's area (handplay.peaks.blob_radius)
     graph = onnx.load(str(model))
     graph.graph.output.remove(next(o for o in graph.graph.output if o.name == "size"))
     onnx.save(graph, str(tmp_path / "sizeless.onnx"))
     sizeless = write_deployment(tmp_path / "sizeless.onnx", tmp_path / "sizeless")
     assert json.loads(sizeless.read_text())["outputs"] == ["heatmap"]
-    det = Detector(tmp_path / "sizeless.onnx", looks=0)
+    det = Detector(tmp_path / "sizeless.onnx")
     assert _assert_same(handplay_detect, sizeless, det, paths) == 10
 
 
@@ -145,7 +147,7 @@ def test_shipped_model_same_hands_on_procedural_hands(handplay_detect, tmp_path)
                      (9, (384, 640)), (10, (240, 160)), (11, (320, 192))]:  # fmt: skip
         frames[f"synth{seed}_{wh[0]}x{wh[1]}"] = make_image(seed, wh)[0]
     paths = _write(tmp_path, frames)
-    det = Detector(None, input_size=size, looks=0)
+    det = Detector(None, input_size=size)
     assert _assert_same(handplay_detect, SHIPPED, det, paths) >= 5  # not a test of empty lists
 
 
@@ -154,7 +156,7 @@ def test_shipped_model_at_320x180_same_hands(handplay_detect, tmp_path):
     sidecar = write_deployment(DEFAULT_MODEL, tmp_path / "deploy", (320, 180))
     frames = {f"synth{seed}": make_image(seed, (640, 360))[0] for seed in (0, 2, 6, 7, 9)}
     frames["portrait"] = make_image(9, (360, 640))[0]
-    det = Detector(None, input_size=(320, 180), looks=0)
+    det = Detector(None, input_size=(320, 180))
     assert _assert_same(handplay_detect, sidecar, det, _write(tmp_path, frames)) >= 4
 
 
@@ -163,9 +165,28 @@ def test_shipped_format_2_model_same_hands_and_open_scores(handplay_detect, tmp_
     sidecar = write_deployment(DEFAULT_MODEL, tmp_path / "deploy")
     frames = {f"synth{seed}": make_image(seed, (640, 360))[0] for seed in (0, 2, 6, 7, 9)}
     paths = _write(tmp_path, frames)
-    det = Detector(DEFAULT_MODEL, looks=0)
+    det = Detector(DEFAULT_MODEL)
     assert det.format == "2"
     assert _assert_same(handplay_detect, sidecar, det, paths) >= 4
+
+
+def test_the_second_look_and_the_frame_pass_alone_match_too(handplay_detect, tmp_path):
+    frames = {f"synth{seed}": make_image(seed, (640, 360))[0] for seed in (0, 2, 6, 7, 9, 12)}
+    frames["small"] = cv2.resize(make_image(3, (640, 360))[0], (320, 180))
+    paths = _write(tmp_path, frames)
+    looked, one = Detector(DEFAULT_MODEL), Detector(DEFAULT_MODEL, looks=0)
+    # the look changes the answer on these frames (else the parity above would say little)
+    changed = [
+        p for p in paths if looked.detect(cv2.imread(str(p))) != one.detect(cv2.imread(str(p)))
+    ]
+    assert len(changed) >= 3
+    assert _assert_same(handplay_detect, SHIPPED, one, paths, "--looks", "0") >= 4
+    # a sidecar without a look entry (an older one, or --no-look) gives the frame pass
+    plain = write_deployment(DEFAULT_MODEL, tmp_path / "plain", look=False)
+    assert "look" not in json.loads(plain.read_text())
+    assert not list((tmp_path / "plain").glob("hand_deploy_96x96.onnx"))
+    assert _assert_same(handplay_detect, plain, one, paths) >= 4
+    assert _assert_same(handplay_detect, SHIPPED, looked, paths) >= 4
 
 
 def test_video_source_one_line_per_frame(handplay_detect, tmp_path):

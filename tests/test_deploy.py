@@ -124,8 +124,13 @@ def test_cli_writes_the_files(tmp_path, capsys):
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
         "hand.json",
         "hand_deploy_160x96.onnx",
+        "hand_deploy_96x96.onnx",  # the second look's patches
     ]
-    main([str(model), "--out", str(tmp_path / "o"), "--size", "128x64"])  # a new size
+    look = json.loads((tmp_path / "o" / "hand.json").read_text())["look"]
+    assert look["file"] == "hand_deploy_96x96.onnx" and look["input_size"] == [96, 96]
+    assert (look["span"], look["floor"], look["looks"]) == (3.0, 0.3, 4)
+    # a new size, no look: the earlier files do not linger
+    main([str(model), "--out", str(tmp_path / "o"), "--size", "128x64", "--no-look"])
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
         "hand.json",
         "hand_deploy_128x64.onnx",
@@ -141,5 +146,5 @@ def test_shipped_deployment_files_match_the_shipped_model():
     meta = {p.key: p.value for p in onnx.load(str(DEFAULT_MODEL)).metadata_props}
     assert sidecar["format"] == int(meta["handplay.format"])
     assert sidecar["threshold"] == float(meta["handplay.threshold"])
-    for entry in sidecar["models"]:
+    for entry in [*sidecar["models"], sidecar["look"]]:
         assert not _ops(SHIPPED / entry["file"]) & REJECTED

@@ -1,11 +1,12 @@
 """The detector's second look: the strongest candidates rescored on magnified patches."""
 
 import numpy as np
+import onnx
 import pytest
 
 import handplay.testing as ht
 from handplay import Detector
-from handplay.detector import LOOK_FLOOR
+from handplay.detector import LOOK_FLOOR, look_patch
 from handplay.peaks import Detection
 
 DISCS = [(160.0, 150.0, 24.0), (460.0, 220.0, 30.0), (300.0, 80.0, 12.0)]
@@ -82,3 +83,68 @@ def test_open_is_read_from_the_look(open_disc_model):
 def test_looks_must_be_a_whole_number(disc_model, looks):
     with pytest.raises(ValueError, match=r"looks must be a whole number from 0 .*"):
         Detector(disc_model, looks=looks)
+
+
+def _with_input_dims(model_path, out_path, dims):
+    """A copy of the model whose input has these dims (ints fixed, strings dynamic)."""
+    model = onnx.load(model_path)
+    (image,) = [i for i in model.graph.input if i.name == "image"]
+    for dim, value in zip(image.type.tensor_type.shape.dim, dims, strict=True):
+        dim.Clear()
+        if isinstance(value, int):
+            dim.dim_value = value
+        else:
+            dim.dim_param = value
+    onnx.save(model, out_path)
+    return out_path
+
+
+def test_a_model_with_a_fixed_batch_of_one_looks_one_patch_at_a_time(disc_model, tmp_path):
+    frame = ht.render_disc_frame((640, 360), DISCS)
+    one = _with_input_dims(disc_model, tmp_path / "n1.onnx", (1, 3, "H", "W"))
+    batched = Detector(disc_model).detect(frame)
+    single = Detector(one).detect(frame)
+    assert len(single) == 3 and [d.score for d in single] == pytest.approx(
+        [d.score for d in batched], abs=1e-6
+    )
+
+
+def test_a_model_with_a_fixed_input_size_gets_no_second_look(disc_model, tmp_path):
+    fixed = _with_input_dims(disc_model, tmp_path / "fixed.onnx", (1, 3, 180, 320))
+    det = Detector(fixed)
+    assert det.looks == 0
+    frame = ht.render_disc_frame((640, 360), DISCS)
+    assert det.detect(frame) == Detector(disc_model, looks=0).detect(frame)
+
+
+@pytest.mark.parametrize(("x", "y", "scale"), [(40.3, 30.7, 2.5), (10.0, 5.0, 1.3), (60, 45, 0.7)])
+def test_the_patch_is_the_frame_resampled_around_the_candidate(x, y, scale):
+    # linear interpolation is exact on a linear ramp: blue = 3 x column, green = 3 x row
+    cols, rows = np.meshgrid(np.arange(85), np.arange(66))
+    ramp = np.stack([3 * cols, 3 * rows, np.zeros_like(cols)], axis=-1).astype(np.uint8)
+    patch = look_patch(ramp, x, y, scale)
+    assert patch.shape == (3, 96, 96) and patch.dtype == np.float32
+    got = patch * 255 / 3  # in frame columns (blue, channel 2) and rows (green, channel 1)
+    # patch pixel j samples x0 + (j + 0.5) / scale - 0.5, x0 the frame pixel that puts (x, y)
+    # within half a pixel of the patch's middle
+    x0, y0 = np.floor(x - 48 / scale + 1), np.floor(y - 48 / scale + 1)
+    j = np.arange(96)
+    want_x, want_y = x0 + (j + 0.5) / scale - 0.5, y0 + (j + 0.5) / scale - 0.5
+    assert abs((want_x[47] + want_x[48]) / 2 - x) <= 0.5
+    assert abs((want_y[47] + want_y[48]) / 2 - y) <= 0.5
+    # inside the frame (and off the patch's outermost pixels, which the resize takes from the
+    # crop's edge): the ramp, to OpenCV's fixed-point rounding (under a grey level, 1/3 px)
+    ok_x = (want_x >= 1) & (want_x <= 83) & (j >= 2) & (j <= 93)
+    ok_y = (want_y >= 1) & (want_y <= 64) & (j >= 2) & (j <= 93)
+    assert ok_x.sum() > 20 and ok_y.sum() > 20
+    block = np.ix_(ok_y, ok_x)
+    assert np.abs(got[2][block] - want_x[None, ok_x]).max() <= 1 / 3
+    assert np.abs(got[1][block] - want_y[ok_y, None]).max() <= 1 / 3
+
+
+def test_outside_the_frame_the_patch_is_black():
+    frame = np.full((100, 100, 3), 200, np.uint8)
+    patch = look_patch(frame, 0.0, 50.0, 1.0)  # the left half of the patch is off the frame
+    assert patch[:, :, :47].max() == 0 and patch[:, :, 49:].min() == pytest.approx(200 / 255)
+    far = look_patch(frame, -500.0, -500.0, 1.0)  # wholly outside
+    assert far.max() == 0

@@ -1,7 +1,7 @@
 """A deployment copy of a handplay model for OpenCV's ``dnn`` (4.6 and later), plus its sidecar.
 
-Run: ``python -m training.deploy MODEL.onnx --out DIR [--size WxH] [--no-portrait]``; e.g. the
-one command that refreshes the files the C++ example ships::
+Run: ``python -m training.deploy MODEL.onnx --out DIR [--size WxH] [--no-portrait] [--no-look]``;
+e.g. the one command that refreshes the files the C++ example ships::
 
     python -m training.deploy handplay/models/hand.onnx --out examples/cpp/models
 
@@ -28,7 +28,10 @@ C++ app should not need a protobuf reader to learn the stride and thresholds, so
 beside the model as a small JSON file (the deployment ONNX keeps its ``metadata_props`` too):
 ``format``, ``stride``, ``threshold``, ``open_threshold`` (format 2, else null), the output
 names, and ``models``: one ``{"file", "input_size": [W, H]}`` per orientation. A frame goes into
-the model whose orientation matches it (the Python detector's portrait rule).
+the model whose orientation matches it (the Python detector's portrait rule). ``look`` (absent
+when written with ``look=False``) describes the second look of :mod:`handplay.detector`: its own
+fixed-size file for the square patches, ``{"file", "input_size": [S, S], "span", "floor",
+"looks"}`` (the patch side in hand radii, the candidate floor, and how many candidates a frame).
 """
 
 from __future__ import annotations
@@ -47,14 +50,15 @@ import onnxruntime as ort
 from onnx import helper, numpy_helper, shape_inference
 from onnx.reference import ReferenceEvaluator
 
-from handplay import contract
+from handplay import contract, detector
 from handplay.sources import argument_type, parse_size
 
 log = logging.getLogger(__name__)
 
 SIDECAR = "hand.json"
 PARITY_TOLERANCE = 1e-4
-#: What the sidecar's ``layout`` says, so a reader can check it knows this version.
+#: What the sidecar's ``layout`` says, so a reader can check it knows this version. (``look``
+#: was added without a new layout: a reader that does not know it reads the frame pass.)
 SIDECAR_VERSION = 1
 
 
@@ -68,6 +72,7 @@ def write_deployment(
     out_dir: str | os.PathLike[str],
     input_size: tuple[int, int] | None = None,
     portrait: bool = True,
+    look: bool = True,
 ) -> Path:
     """Write OpenCV-4.6-loadable copies of a handplay model and the sidecar ``hand.json``.
 
@@ -78,6 +83,8 @@ def write_deployment(
             ``handplay.input_size``.
         portrait: also write the turned input (height × width), the one the Python detector
             feeds portrait frames; the C++ detector picks by the frame's orientation.
+        look: also write the second look's patch-sized file (``LOOK_SIZE`` square) and its
+            settings, so the C++ detector looks again as ``handplay.Detector`` does.
 
     Returns:
         The path of the sidecar ``hand.json``. Other ``hand_deploy_*.onnx`` files in
@@ -106,14 +113,25 @@ def write_deployment(
     outputs = [o.name for o in model.graph.output if o.name in _OUTPUTS]
     sizes = [size] + ([(size[1], size[0])] if portrait and size[0] != size[1] else [])
     out_dir.mkdir(parents=True, exist_ok=True)
-    entries = []
-    for wh in sizes:
+
+    def deploy(wh: tuple[int, int]) -> dict:
         deployed = deployment_graph(model, wh)
         path = out_dir / deployment_name(wh)
         onnx.save_model(deployed, str(path), save_as_external_data=False)
         diffs = parity_check(model_path, path, wh, outputs)
         log.info("wrote %s (%.0f kB), parity %s", path, path.stat().st_size / 1e3, diffs)
-        entries.append({"file": path.name, "input_size": list(wh), "parity": diffs})
+        return {"file": path.name, "input_size": list(wh), "parity": diffs}
+
+    entries = [deploy(wh) for wh in sizes]
+    extra = {}
+    if look:
+        side = detector.LOOK_SIZE
+        extra["look"] = {
+            **deploy((side, side)),
+            "span": detector.LOOK_SPAN,
+            "floor": detector.LOOK_FLOOR,
+            "looks": detector.DEFAULT_LOOKS,
+        }
     sidecar = {
         "layout": SIDECAR_VERSION,
         "format": int(fmt),
@@ -123,13 +141,14 @@ def write_deployment(
         "input": contract.INPUT,
         "outputs": outputs,
         "models": entries,
+        **extra,
         "source": model_path.name,
         "source_sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),
     }
     path = out_dir / SIDECAR
     path.write_text(json.dumps(sidecar, indent=2) + "\n")
     # a new model at another size must not leave the old files beside it, looking current
-    listed = {entry["file"] for entry in entries}
+    listed = {entry["file"] for entry in [*entries, *extra.values()]}
     for stale in out_dir.glob(deployment_name(("*", "*"))):
         if stale.name not in listed:
             stale.unlink()
@@ -336,9 +355,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--no-portrait", action="store_true", help="skip the turned (portrait) input file"
     )
+    parser.add_argument("--no-look", action="store_true", help="skip the second look's patch file")
     args = parser.parse_args(argv)
-    sidecar = write_deployment(args.model, args.out, args.size, portrait=not args.no_portrait)
-    for entry in json.loads(sidecar.read_text())["models"]:
+    sidecar = write_deployment(
+        args.model, args.out, args.size, portrait=not args.no_portrait, look=not args.no_look
+    )
+    written = json.loads(sidecar.read_text())
+    for entry in [*written["models"], *([written["look"]] if "look" in written else [])]:
         print(f"wrote {Path(args.out) / entry['file']} (parity {entry['parity']})")
     print(f"wrote {sidecar}")
 

@@ -48,7 +48,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from handplay.detector import Detector
+from handplay.detector import DEFAULT_LOOKS, Detector
 from handplay.peaks import Detection
 from handplay.reach import radius_cells
 from handplay.sources import SourceError, parse_size
@@ -307,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--looks",
         type=int,
-        default=4,
+        default=DEFAULT_LOOKS,
         help="candidates per frame given the detector's second look (0: one pass, as before)",
     )
     parser.add_argument("--save-dir", default=None, help="write overlay images here")

@@ -160,12 +160,24 @@ ModelInfo read_model_info(const std::string& sidecar_path) {
         if (info.format >= 2)
             info.open_threshold = static_cast<float>(j.at("open_threshold").number);
         for (const Json& name : j.at("outputs").array) info.outputs.push_back(name.string);
-        for (const Json& m : j.at("models").array) {
+        auto file = [&](const Json& m) {
             ModelInfo::File f;
             f.path = folder_of(sidecar_path) + m.at("file").string;
             f.width = static_cast<int>(m.at("input_size").array.at(0).number);
             f.height = static_cast<int>(m.at("input_size").array.at(1).number);
-            info.models.push_back(f);
+            return f;
+        };
+        for (const Json& m : j.at("models").array) info.models.push_back(file(m));
+        if (j.has("look")) {
+            const Json& l = j.at("look");
+            ModelInfo::Look look;
+            look.model = file(l);
+            look.span = static_cast<float>(l.at("span").number);
+            look.floor = static_cast<float>(l.at("floor").number);
+            look.looks = static_cast<int>(l.at("looks").number);
+            if (look.model.width != look.model.height || look.span <= 0 || look.looks < 0)
+                throw std::runtime_error("look needs a square input, span > 0 and looks >= 0");
+            info.look = look;
         }
     } catch (const std::exception& e) {
         throw std::runtime_error(sidecar_path + ": " + e.what());
@@ -247,6 +259,47 @@ float blob_radius(const cv::Mat& heat, const Peak& p, int reach = 7) {
     return std::sqrt(static_cast<float>(area) / static_cast<float>(CV_PI));
 }
 
+// The second look's patch (handplay.detector.look_patch): cv::resize (INTER_LINEAR, fx = fy =
+// scale, as the letterbox) of the square of frame pixels from (x0, y0), x0 = floor(x - S /
+// (2 scale) + 1), black outside the frame, written into `out` as RGB 0..1 planes (1x3xSxS).
+// A crop and a resize rather than one cv::warpAffine: resize gives the same pixels in every
+// OpenCV version, the warps do not, and the Python detector makes the same patch.
+void look_patch(const cv::Mat& frame, double x, double y, double scale, float* out, int side) {
+    const int w = frame.cols, h = frame.rows;
+    const int span = static_cast<int>(std::ceil(side / scale)) + 1;  // resize makes >= side px
+    const int x0 = static_cast<int>(std::floor(x - side / (2 * scale) + 1.0));
+    const int y0 = static_cast<int>(std::floor(y - side / (2 * scale) + 1.0));
+    cv::Mat region;
+    if (x0 >= 0 && y0 >= 0 && x0 + span <= w && y0 + span <= h) {
+        region = frame(cv::Rect(x0, y0, span, span));  // a view
+    } else {  // near an edge: the part inside the frame on black
+        region = cv::Mat::zeros(span, span, CV_8UC3);
+        const cv::Rect inside = cv::Rect(x0, y0, span, span) & cv::Rect(0, 0, w, h);
+        if (inside.area() > 0)
+            frame(inside).copyTo(region(inside - cv::Point(x0, y0)));
+    }
+    cv::Mat patch;
+    cv::resize(region, patch, cv::Size(), scale, scale, cv::INTER_LINEAR);
+    CV_Assert(patch.rows >= side && patch.cols >= side);
+    const float scale255 = static_cast<float>(1.0 / 255.0);
+    const size_t plane = static_cast<size_t>(side) * side;
+    for (int i = 0; i < side; ++i) {
+        const uchar* src = patch.ptr<uchar>(i);
+        for (int j = 0; j < side; ++j)
+            for (int ch = 0; ch < 3; ++ch)  // BGR -> RGB planes
+                out[ch * plane + static_cast<size_t>(i) * side + j] =
+                    static_cast<float>(src[3 * j + 2 - ch]) * scale255;
+    }
+}
+
+// Output `name` of the last forward as a rows x cols grid (a view), or empty if there is none.
+cv::Mat grid(std::vector<cv::Mat>& outs, const std::vector<std::string>& names,
+             const std::string& name, int rows, int cols) {
+    for (size_t i = 0; i < names.size(); ++i)
+        if (names[i] == name) return cv::Mat(rows, cols, CV_32F, outs[i].ptr<float>());
+    return cv::Mat();
+}
+
 }  // namespace
 
 Detector::Detector(const std::string& sidecar_path, int max_hands_)
@@ -254,7 +307,7 @@ Detector::Detector(const std::string& sidecar_path, int max_hands_)
     max_hands = max_hands_;
     threshold = info_.threshold;
     open_threshold = info_.open_threshold;
-    for (const ModelInfo::File& f : info_.models) {
+    auto load = [&](const ModelInfo::File& f) {
         if (f.width % info_.stride || f.height % info_.stride)
             throw std::runtime_error(f.path + ": input size not a multiple of the stride");
         Model m;
@@ -266,7 +319,12 @@ Detector::Detector(const std::string& sidecar_path, int max_hands_)
         m.canvas = cv::Mat::zeros(f.height, f.width, CV_8UC3);
         const int shape[] = {1, 3, f.height, f.width};
         m.blob.create(4, shape, CV_32F);
-        models_.push_back(std::move(m));
+        return m;
+    };
+    for (const ModelInfo::File& f : info_.models) models_.push_back(load(f));
+    if (info_.look) {
+        look_model_ = load(info_.look->model);
+        looks = info_.look->looks;
     }
 }
 
@@ -299,7 +357,87 @@ std::vector<Detection> Detector::detect(const cv::Mat& frame) {
     if (rh < m.height) m.canvas.rowRange(rh, m.height).setTo(cv::Scalar::all(0));
     if (rw < m.width) m.canvas(cv::Rect(rw, 0, m.width - rw, rh)).setTo(cv::Scalar::all(0));
 
-    // 2. BGR uint8 HxWx3 -> RGB float 1x3xHxW, value * float(1/255) (handplay.contract.to_input)
+    // 2.-3. input and inference: each output is 1x1xhxw
+    run(m);
+    const int gh = m.height / stride, gw = m.width / stride;
+    const cv::Mat heat = grid(outs_, info_.outputs, "heatmap", gh, gw);
+    const cv::Mat size = grid(outs_, info_.outputs, "size", gh, gw);
+    const cv::Mat open = grid(outs_, info_.outputs, "open", gh, gw);
+
+    // 4.-5. peaks on the cells that cover the frame (the rest is padding)
+    const int rows = std::min(gh, static_cast<int>(std::ceil(h * s / stride)));
+    const int cols = std::min(gw, static_cast<int>(std::ceil(w * s / stride)));
+    const cv::Mat valid = heat(cv::Rect(0, 0, cols, rows));
+    // a look can raise a candidate's score as well as lower it: find them below the threshold
+    const bool look = looks > 0 && look_model_;
+    const float floor = look ? std::min(threshold, info_.look->floor) : threshold;
+    std::vector<Candidate> found;
+    for (const Peak& p : find_peaks(valid, floor, max_hands)) {
+        // 6. radius (input px) and open at the peak cell, then input px -> frame px
+        const float radius_in =
+            size.empty() ? blob_radius(valid, p) * stride : size.at<float>(p.row, p.col);
+        Candidate c{((p.x + 0.5) * stride) / s - 0.5, ((p.y + 0.5) * stride) / s - 0.5,
+                    std::max(radius_in, 1.0f) / s, p.score, std::nullopt};
+        if (!open.empty()) c.open = open.at<float>(p.row, p.col);
+        found.push_back(c);
+    }
+    // 7. the second look
+    if (look && !found.empty()) second_look(frame, found, s);
+    std::vector<Detection> hands;
+    for (const Candidate& c : found) {
+        if (!(c.score >= threshold)) continue;
+        Detection d;
+        d.x = static_cast<float>(c.x);
+        d.y = static_cast<float>(c.y);
+        d.radius = static_cast<float>(c.radius);
+        d.score = c.score;
+        d.open = c.open;
+        hands.push_back(d);
+    }
+    return hands;
+}
+
+void Detector::second_look(const cv::Mat& frame, std::vector<Candidate>& found, double s) {
+    const ModelInfo::Look& cfg = *info_.look;
+    Model& m = *look_model_;
+    const int side = m.width, stride = info_.stride, g = side / stride, mid = g / 2;
+    // only where the patch magnifies: a hand S / span input px in radius or more is left alone
+    const double small = side / static_cast<double>(cfg.span) / s;
+    int done = 0;
+    for (Candidate& c : found) {  // strongest first
+        if (done >= looks) break;
+        if (!(c.score >= cfg.floor) || !(c.radius < small)) continue;
+        ++done;
+        // the radius to 1/16 px, as the Python detector: a 1e-6 difference in the size output
+        // between runtimes then gives the same patch
+        const double radius = std::floor(c.radius * 16 + 0.5) / 16;
+        look_patch(frame, c.x, c.y, side / (cfg.span * radius), m.blob.ptr<float>(), side);
+        m.net.setInput(m.blob, "image");
+        m.net.forward(outs_, info_.outputs);
+        const cv::Mat heat = grid(outs_, info_.outputs, "heatmap", g, g);
+        const cv::Mat open = grid(outs_, info_.outputs, "open", g, g);
+        // the largest of the 4x4 cells around the centre: the frame pass's centre can be a cell
+        // or so off at this scale
+        double second = 0;
+        cv::minMaxLoc(heat(cv::Rect(mid - 2, mid - 2, 4, 4)), nullptr, &second);
+        if (!open.empty()) {
+            float sw = 0, so = 0, sum_o = 0;
+            for (int r = mid - 1; r <= mid; ++r)
+                for (int k = mid - 1; k <= mid; ++k) {
+                    sw += heat.at<float>(r, k);
+                    so += heat.at<float>(r, k) * open.at<float>(r, k);
+                    sum_o += open.at<float>(r, k);
+                }
+            c.open = sw > 1e-6f ? so / sw : sum_o / 4;
+        }
+        c.score = static_cast<float>((static_cast<double>(c.score) + second) / 2);
+    }
+    std::stable_sort(found.begin(), found.end(),
+                     [](const Candidate& p, const Candidate& q) { return p.score > q.score; });
+}
+
+void Detector::run(Model& m) {
+    // BGR uint8 HxWx3 -> RGB float 1x3xHxW, value * float(1/255) (handplay.contract.to_input)
     const float scale = static_cast<float>(1.0 / 255.0);
     const size_t plane = static_cast<size_t>(m.width) * m.height;
     float* dst = m.blob.ptr<float>();
@@ -312,36 +450,8 @@ std::vector<Detection> Detector::detect(const cv::Mat& frame) {
             dst[2 * plane + k] = static_cast<float>(src[3 * x]) * scale;  // B
         }
     }
-
-    // 3. inference: each output is 1x1xhxw
     m.net.setInput(m.blob, "image");
     m.net.forward(outs_, info_.outputs);
-    const int gh = m.height / stride, gw = m.width / stride;
-    auto grid = [&](const std::string& name) -> cv::Mat {
-        for (size_t i = 0; i < info_.outputs.size(); ++i)
-            if (info_.outputs[i] == name) return cv::Mat(gh, gw, CV_32F, outs_[i].ptr<float>());
-        return cv::Mat();
-    };
-    const cv::Mat heat = grid("heatmap"), size = grid("size"), open = grid("open");
-
-    // 4.-5. peaks on the cells that cover the frame (the rest is padding)
-    const int rows = std::min(gh, static_cast<int>(std::ceil(h * s / stride)));
-    const int cols = std::min(gw, static_cast<int>(std::ceil(w * s / stride)));
-    const cv::Mat valid = heat(cv::Rect(0, 0, cols, rows));
-    std::vector<Detection> hands;
-    for (const Peak& p : find_peaks(valid, threshold, max_hands)) {
-        // 6. radius (input px) and open at the peak cell, then input px -> frame px
-        const float radius_in =
-            size.empty() ? blob_radius(valid, p) * stride : size.at<float>(p.row, p.col);
-        Detection d;
-        d.x = static_cast<float>(((p.x + 0.5) * stride) / s - 0.5);
-        d.y = static_cast<float>(((p.y + 0.5) * stride) / s - 0.5);
-        d.radius = static_cast<float>(std::max(radius_in, 1.0f) / s);
-        d.score = p.score;
-        if (!open.empty()) d.open = open.at<float>(p.row, p.col);
-        hands.push_back(d);
-    }
-    return hands;
 }
 
 }  // namespace handplay

@@ -17,7 +17,15 @@
 //   5. sub-cell position: the 3x3 weighted average of cell centres, weights = values minus the
 //      window's minimum;
 //   6. radius and open read at the peak cell; back to frame pixels:
-//      x_frame = ((x_cell + 0.5) * stride) / s - 0.5 (pixel centres at integer coordinates).
+//      x_frame = ((x_cell + 0.5) * stride) / s - 0.5 (pixel centres at integer coordinates);
+//   7. the second look, when hand.json has a "look" entry: the strongest candidates (peaks from
+//      look.floor up, which step 4 finds even below the threshold; at most `looks`; only those
+//      under S / span input pixels in radius) are each cut out (a square of frame pixels, black
+//      outside the frame) and resized (INTER_LINEAR) into an S x S patch span radii wide,
+//      centred on the candidate to half a frame pixel, and run through the look model;
+//      the score becomes the mean of the frame peak and the patch's (the largest of the 4x4
+//      centre cells), open the patch's (heat-weighted over the 2x2 centre cells); then the
+//      threshold, strongest first again.
 //
 // Threads: OpenCV's dnn uses cv::setNumThreads(); the example sets 1 (the game keeps the rest).
 // A Detector is not thread-safe: use one per thread.
@@ -61,6 +69,13 @@ struct ModelInfo {
         int width = 0, height = 0;
     };
     std::vector<File> models;  // the first is the main input size; a second may be its turn
+    struct Look {
+        File model;          // the S x S patch model
+        float span = 3.0f;   // patch side in hand radii
+        float floor = 0.3f;  // candidates from this score up
+        int looks = 4;       // at most this many a frame, by default
+    };
+    std::optional<Look> look;  // absent: the frame pass only (step 7 off)
 };
 
 // Reads hand.json. Throws std::runtime_error naming the file and the problem.
@@ -83,6 +98,7 @@ public:
     float open_threshold = 0.5f;  // format 2: a hand counts as open above this
     int max_hands = 8;            // at most this many detections per frame
     bool match_orientation = true;  // portrait frames into the portrait model, if there is one
+    int looks = 0;  // step 7: at most this many looks a frame; hand.json's look.looks, 0 = off
 
 private:
     struct Model {
@@ -92,9 +108,19 @@ private:
         cv::Mat blob;    // reused: 1x3xH_inxW_in CV_32F
     };
     Model& model_for(int frame_w, int frame_h);
+    // A frame candidate, kept in double as the Python detector keeps it (the look's warp
+    // depends on the exact centre and radius).
+    struct Candidate {
+        double x, y, radius;
+        float score;
+        std::optional<float> open;
+    };
+    void second_look(const cv::Mat& frame, std::vector<Candidate>& found, double s);
+    void run(Model& m);  // m.canvas -> m.blob -> forward into outs_
 
     ModelInfo info_;
     std::vector<Model> models_;
+    std::optional<Model> look_model_;
     std::vector<cv::Mat> outs_;
 };
 

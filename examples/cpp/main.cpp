@@ -7,7 +7,8 @@
 //
 // Positions and radii are in frame pixels (origin top-left, y down, not mirrored); "open" is
 // null for a format-1 model. Options: --threads N (OpenCV threads, default 1), --threshold T,
-// --max-hands K, --repeat N (detect each image N times and print the median ms to stderr).
+// --max-hands K, --looks N (second looks a frame; default hand.json's, 0 = the frame pass only),
+// --repeat N (detect each image N times and print the median ms to stderr).
 #include "handplay_detector.hpp"
 
 #include <opencv2/core/utility.hpp>
@@ -66,7 +67,7 @@ std::string hands_json(const std::vector<handplay::Detection>& hands) {
 int usage(const char* why) {
     std::cerr << "handplay_detect: " << why << "\n"
               << "usage: handplay_detect [--model hand.json] [--threads N] [--threshold T] "
-                 "[--max-hands K] [--repeat N] IMAGE...\n"
+                 "[--max-hands K] [--looks N] [--repeat N] IMAGE...\n"
                  "       handplay_detect [--model hand.json] --source 0|VIDEO [--max-frames N]\n";
     return 2;
 }
@@ -76,7 +77,7 @@ int usage(const char* why) {
 int main(int argc, char** argv) {
     std::string model = HANDPLAY_DEFAULT_MODEL, source;
     std::vector<std::string> images;
-    int threads = 1, max_hands = 8, repeat = 1;
+    int threads = 1, max_hands = 8, repeat = 1, looks = -1;
     long max_frames = -1;
     float threshold = -1;
     for (int i = 1; i < argc; ++i) {
@@ -90,6 +91,7 @@ int main(int argc, char** argv) {
         else if (a == "--threads") threads = std::atoi(next().c_str());
         else if (a == "--threshold") threshold = std::strtof(next().c_str(), nullptr);
         else if (a == "--max-hands") max_hands = std::atoi(next().c_str());
+        else if (a == "--looks") looks = std::atoi(next().c_str());
         else if (a == "--max-frames") max_frames = std::atol(next().c_str());
         else if (a == "--repeat") repeat = std::max(1, std::atoi(next().c_str()));
         else if (a == "-h" || a == "--help") return usage("hand positions as JSON lines"), 0;
@@ -104,6 +106,7 @@ int main(int argc, char** argv) {
     try {
         handplay::Detector detector(model, max_hands);
         if (threshold > 0) detector.threshold = threshold;
+        if (looks >= 0) detector.looks = looks;
         int status = 0;
         for (const std::string& path : images) {
             const cv::Mat frame = cv::imread(path, cv::IMREAD_COLOR);

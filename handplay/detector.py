@@ -25,7 +25,7 @@ the mean of its two peak values (the frame's, and the patch's: the largest of th
 around its centre) and its ``open`` the patch's (heat-weighted over the 2×2 centre cells);
 position and radius stay the frame pass's. The patch is a crop and a resize (:func:`look_patch`).
 On hagrid-val at the default reach this took the hands found at precision 0.95 from 0.59 to 0.63
-on sharp frames and from 0.35 to 0.54 on frames at half size, and the open hands the open head
+on sharp frames and from 0.35 to 0.53 on frames at half size, and the open hands the open head
 finds from 0.46 to 0.79 at the same precision (0.93, 0.92; MODEL_CARD.md). It costs about 0.3 ms
 per look on one thread (``python -m handplay.bench``); ``looks=0`` turns it off.
 """
@@ -323,10 +323,11 @@ class Detector:
             return found
         patches = self._patches[:n]
         for k, d in enumerate(found[i] for i in chosen):
-            # the radius to 1/16 px: another runtime's size output (1e-6 off) then gives the
-            # same patch, where the exact scale could round a resized pixel the other way
+            # centre to 1/64 px and radius to 1/16 px: another runtime's outputs (1e-6 off) then
+            # give the same patch, where the exact values could round a resized pixel otherwise
+            x, y = (math.floor(v * 64 + 0.5) / 64 for v in (d.x, d.y))
             radius = math.floor(d.radius * 16 + 0.5) / 16
-            look_patch(frame, d.x, d.y, LOOK_SIZE / (LOOK_SPAN * radius), out=patches[k])
+            look_patch(frame, x, y, LOOK_SIZE / (LOOK_SPAN * radius), out=patches[k])
         if self._patch_batches:
             outs = self.session.run(self._outputs, {c.INPUT: patches})
         else:  # a model exported with a fixed batch of 1
@@ -336,17 +337,18 @@ class Detector:
             outs = [np.concatenate(o) for o in zip(*runs, strict=True)]
         heat = outs[0][:, 0]
         openness = outs[-1][:, 0] if self._has_open else None
-        m = LOOK_SIZE // self.stride // 2  # cells m - 1 and m meet at the centre
+        # the hand centre is the patch's middle, the corner of cells r, r + 1 (rows and columns)
+        r = q = LOOK_SIZE // self.stride // 2 - 1
         looked = list(found)
         for k, i in enumerate(chosen):
             d = found[i]
             # the largest of the 4×4 cells around the centre: the frame pass's centre can be a
             # cell or so off at this scale
-            second = float(heat[k, m - 2 : m + 2, m - 2 : m + 2].max())
+            second = float(heat[k, r - 1 : r + 3, q - 1 : q + 3].max())
             op = d.open
             if openness is not None:
-                w = heat[k, m - 1 : m + 1, m - 1 : m + 1]
-                o = openness[k, m - 1 : m + 1, m - 1 : m + 1]
+                w = heat[k, r : r + 2, q : q + 2]
+                o = openness[k, r : r + 2, q : q + 2]
                 op = float((o * w).sum() / w.sum()) if w.sum() > 1e-6 else float(o.mean())
             looked[i] = d._replace(score=(d.score + second) / 2, open=op)
         return sorted(looked, key=lambda d: -d.score)
@@ -380,19 +382,26 @@ class Detector:
         ]
 
 
+def look_origin(x: float, y: float, scale: float, side: int) -> tuple[int, int]:
+    """The frame pixel at the top-left of :func:`look_patch`'s crop: ``floor(x − side /
+    (2·scale) + 1)`` (and so for ``y``)."""
+    return math.floor(x - side / (2 * scale) + 1.0), math.floor(y - side / (2 * scale) + 1.0)
+
+
 def look_patch(
     frame: np.ndarray, x: float, y: float, scale: float, out: np.ndarray | None = None
 ) -> np.ndarray:
-    """The second look's input: a square patch of ``frame`` around ``(x, y)``, magnified by
-    ``scale`` (patch px per frame px), as the model's ``3×S×S`` RGB 0..1 float32.
+    """The second look's input: a square patch of ``frame`` centred on ``(x, y)``, magnified
+    about ``scale`` times (patch px per frame px), as the model's ``3×S×S`` RGB 0..1 float32.
 
-    The patch is ``cv2.resize`` (``INTER_LINEAR``, ``fx = fy = scale``, as the letterbox) of the
-    square of frame pixels from ``(x0, y0)``, ``x0 = floor(x − S / (2·scale) + 1)``, so patch
-    pixel ``j`` samples the frame at ``x0 + (j + 0.5) / scale − 0.5`` and ``(x, y)`` is within
-    half a frame pixel of the patch's middle; frame pixels outside the frame are black, as the
-    letterbox pads. A crop and a resize rather than one ``cv2.warpAffine``: OpenCV's resize
-    gives the same pixels in every version, its warps do not (a grey level here and there
-    between 4.6 and 5.x), and the C++ example makes the same patch.
+    The patch is ``cv2.resize`` (``INTER_LINEAR``, as the letterbox) of the frame pixels from
+    :func:`look_origin` ``(x0, y0)``, at ``fx = (S / 2) / (x − x0 + 0.5)`` (and so ``fy``): then
+    patch pixel ``j`` samples the frame at ``x0 + (j + 0.5) / fx − 0.5``, so ``(x, y)`` is
+    exactly the patch's middle, and ``fx``, ``fy`` are within ``scale / S`` of ``scale`` (1-3 %).
+    Frame pixels outside the frame are black, as the letterbox pads. A crop and a resize rather
+    than one ``cv2.warpAffine``: OpenCV's resize gives the same pixels in every version, its
+    warps do not (a grey level here and there between 4.6 and 5.x), and the C++ example makes the
+    same patch.
 
     Args:
         frame: H×W×3 uint8 BGR.
@@ -403,17 +412,18 @@ def look_patch(
         out = np.empty((3, LOOK_SIZE, LOOK_SIZE), np.float32)
     side = out.shape[-1]
     h, w = frame.shape[:2]
-    span = math.ceil(side / scale) + 1  # frame px: the resize then makes at least side px
-    x0 = math.floor(x - side / (2 * scale) + 1.0)
-    y0 = math.floor(y - side / (2 * scale) + 1.0)
-    if x0 >= 0 and y0 >= 0 and x0 + span <= w and y0 + span <= h:
-        region = frame[y0 : y0 + span, x0 : x0 + span]  # a view
+    x0, y0 = look_origin(x, y, scale, side)
+    fx, fy = side / 2 / (x - x0 + 0.5), side / 2 / (y - y0 + 0.5)
+    # frame px in the crop: the resize then makes at least side px
+    span_x, span_y = math.ceil(side / fx) + 1, math.ceil(side / fy) + 1
+    if x0 >= 0 and y0 >= 0 and x0 + span_x <= w and y0 + span_y <= h:
+        region = frame[y0 : y0 + span_y, x0 : x0 + span_x]  # a view
     else:  # near an edge: the part inside the frame on black
-        region = np.zeros((span, span, 3), np.uint8)
-        fx0, fx1, fy0, fy1 = max(x0, 0), min(x0 + span, w), max(y0, 0), min(y0 + span, h)
+        region = np.zeros((span_y, span_x, 3), np.uint8)
+        fx0, fx1, fy0, fy1 = max(x0, 0), min(x0 + span_x, w), max(y0, 0), min(y0 + span_y, h)
         if fx0 < fx1 and fy0 < fy1:
             region[fy0 - y0 : fy1 - y0, fx0 - x0 : fx1 - x0] = frame[fy0:fy1, fx0:fx1]
-    patch = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+    patch = cv2.resize(region, None, fx=fx, fy=fy, interpolation=cv2.INTER_LINEAR)
     for ch in range(3):  # BGR -> RGB planes, 0..1, as contract.to_input
         np.multiply(patch[:side, :side, 2 - ch], np.float32(1 / 255), out=out[ch], casting="unsafe")
     return out

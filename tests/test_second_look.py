@@ -125,13 +125,15 @@ def test_the_patch_is_the_frame_resampled_around_the_candidate(x, y, scale):
     patch = look_patch(ramp, x, y, scale)
     assert patch.shape == (3, 96, 96) and patch.dtype == np.float32
     got = patch * 255 / 3  # in frame columns (blue, channel 2) and rows (green, channel 1)
-    # patch pixel j samples x0 + (j + 0.5) / scale - 0.5, x0 the frame pixel that puts (x, y)
-    # within half a pixel of the patch's middle
+    # patch pixel j samples x0 + (j + 0.5) / fx - 0.5: a crop from the frame pixel x0 and a
+    # scale within 3 % of the one asked for that puts (x, y) exactly at the patch's middle
     x0, y0 = np.floor(x - 48 / scale + 1), np.floor(y - 48 / scale + 1)
+    fx, fy = 48 / (x - x0 + 0.5), 48 / (y - y0 + 0.5)
+    assert abs(fx / scale - 1) < 0.031 and abs(fy / scale - 1) < 0.031
     j = np.arange(96)
-    want_x, want_y = x0 + (j + 0.5) / scale - 0.5, y0 + (j + 0.5) / scale - 0.5
-    assert abs((want_x[47] + want_x[48]) / 2 - x) <= 0.5
-    assert abs((want_y[47] + want_y[48]) / 2 - y) <= 0.5
+    want_x, want_y = x0 + (j + 0.5) / fx - 0.5, y0 + (j + 0.5) / fy - 0.5
+    assert (want_x[47] + want_x[48]) / 2 == pytest.approx(x)
+    assert (want_y[47] + want_y[48]) / 2 == pytest.approx(y)
     # inside the frame (and off the patch's outermost pixels, which the resize takes from the
     # crop's edge): the ramp, to OpenCV's fixed-point rounding (under a grey level, 1/3 px)
     ok_x = (want_x >= 1) & (want_x <= 83) & (j >= 2) & (j <= 93)

@@ -259,27 +259,36 @@ float blob_radius(const cv::Mat& heat, const Peak& p, int reach = 7) {
     return std::sqrt(static_cast<float>(area) / static_cast<float>(CV_PI));
 }
 
-// The second look's patch (handplay.detector.look_patch): cv::resize (INTER_LINEAR, fx = fy =
-// scale, as the letterbox) of the square of frame pixels from (x0, y0), x0 = floor(x - S /
-// (2 scale) + 1), black outside the frame, written into `out` as RGB 0..1 planes (1x3xSxS).
-// A crop and a resize rather than one cv::warpAffine: resize gives the same pixels in every
-// OpenCV version, the warps do not, and the Python detector makes the same patch.
+// The crop's top-left frame pixel (handplay.detector.look_origin).
+cv::Point look_origin(double x, double y, double scale, int side) {
+    return {static_cast<int>(std::floor(x - side / (2 * scale) + 1.0)),
+            static_cast<int>(std::floor(y - side / (2 * scale) + 1.0))};
+}
+
+// The second look's patch (handplay.detector.look_patch): cv::resize (INTER_LINEAR, as the
+// letterbox) of the frame pixels from look_origin (x0, y0) at fx = (S / 2) / (x - x0 + 0.5),
+// fy likewise, so (x, y) is exactly the patch's middle; black outside the frame; written into
+// `out` as RGB 0..1 planes (1x3xSxS). A crop and a resize rather than one cv::warpAffine:
+// resize gives the same pixels in every OpenCV version, the warps do not, and the Python
+// detector makes the same patch.
 void look_patch(const cv::Mat& frame, double x, double y, double scale, float* out, int side) {
     const int w = frame.cols, h = frame.rows;
-    const int span = static_cast<int>(std::ceil(side / scale)) + 1;  // resize makes >= side px
-    const int x0 = static_cast<int>(std::floor(x - side / (2 * scale) + 1.0));
-    const int y0 = static_cast<int>(std::floor(y - side / (2 * scale) + 1.0));
+    const cv::Point origin = look_origin(x, y, scale, side);
+    const int x0 = origin.x, y0 = origin.y;
+    const double fx = side / 2.0 / (x - x0 + 0.5), fy = side / 2.0 / (y - y0 + 0.5);
+    // frame px in the crop: the resize then makes at least side px
+    const int span_x = static_cast<int>(std::ceil(side / fx)) + 1;
+    const int span_y = static_cast<int>(std::ceil(side / fy)) + 1;
     cv::Mat region;
-    if (x0 >= 0 && y0 >= 0 && x0 + span <= w && y0 + span <= h) {
-        region = frame(cv::Rect(x0, y0, span, span));  // a view
+    if (x0 >= 0 && y0 >= 0 && x0 + span_x <= w && y0 + span_y <= h) {
+        region = frame(cv::Rect(x0, y0, span_x, span_y));  // a view
     } else {  // near an edge: the part inside the frame on black
-        region = cv::Mat::zeros(span, span, CV_8UC3);
-        const cv::Rect inside = cv::Rect(x0, y0, span, span) & cv::Rect(0, 0, w, h);
-        if (inside.area() > 0)
-            frame(inside).copyTo(region(inside - cv::Point(x0, y0)));
+        region = cv::Mat::zeros(span_y, span_x, CV_8UC3);
+        const cv::Rect inside = cv::Rect(x0, y0, span_x, span_y) & cv::Rect(0, 0, w, h);
+        if (inside.area() > 0) frame(inside).copyTo(region(inside - cv::Point(x0, y0)));
     }
     cv::Mat patch;
-    cv::resize(region, patch, cv::Size(), scale, scale, cv::INTER_LINEAR);
+    cv::resize(region, patch, cv::Size(), fx, fy, cv::INTER_LINEAR);
     CV_Assert(patch.rows >= side && patch.cols >= side);
     const float scale255 = static_cast<float>(1.0 / 255.0);
     const size_t plane = static_cast<size_t>(side) * side;
@@ -400,7 +409,7 @@ std::vector<Detection> Detector::detect(const cv::Mat& frame) {
 void Detector::second_look(const cv::Mat& frame, std::vector<Candidate>& found, double s) {
     const ModelInfo::Look& cfg = *info_.look;
     Model& m = *look_model_;
-    const int side = m.width, stride = info_.stride, g = side / stride, mid = g / 2;
+    const int side = m.width, stride = info_.stride, g = side / stride;
     // only where the patch magnifies: a hand S / span input px in radius or more is left alone
     const double small = side / static_cast<double>(cfg.span) / s;
     int done = 0;
@@ -408,22 +417,25 @@ void Detector::second_look(const cv::Mat& frame, std::vector<Candidate>& found, 
         if (done >= looks) break;
         if (!(c.score >= cfg.floor) || !(c.radius < small)) continue;
         ++done;
-        // the radius to 1/16 px, as the Python detector: a 1e-6 difference in the size output
-        // between runtimes then gives the same patch
+        // centre to 1/64 px and radius to 1/16 px, as the Python detector: a 1e-6 difference in
+        // the outputs between runtimes then gives the same patch
+        const double x = std::floor(c.x * 64 + 0.5) / 64, y = std::floor(c.y * 64 + 0.5) / 64;
         const double radius = std::floor(c.radius * 16 + 0.5) / 16;
-        look_patch(frame, c.x, c.y, side / (cfg.span * radius), m.blob.ptr<float>(), side);
+        look_patch(frame, x, y, side / (cfg.span * radius), m.blob.ptr<float>(), side);
         m.net.setInput(m.blob, "image");
         m.net.forward(outs_, info_.outputs);
         const cv::Mat heat = grid(outs_, info_.outputs, "heatmap", g, g);
         const cv::Mat open = grid(outs_, info_.outputs, "open", g, g);
+        // the hand centre is the patch's middle, the corner of cells row0, row0 + 1 (and cols)
+        const int row0 = g / 2 - 1, col0 = g / 2 - 1;
         // the largest of the 4x4 cells around the centre: the frame pass's centre can be a cell
         // or so off at this scale
         double second = 0;
-        cv::minMaxLoc(heat(cv::Rect(mid - 2, mid - 2, 4, 4)), nullptr, &second);
+        cv::minMaxLoc(heat(cv::Rect(col0 - 1, row0 - 1, 4, 4)), nullptr, &second);
         if (!open.empty()) {
             float sw = 0, so = 0, sum_o = 0;
-            for (int r = mid - 1; r <= mid; ++r)
-                for (int k = mid - 1; k <= mid; ++k) {
+            for (int r = row0; r <= row0 + 1; ++r)
+                for (int k = col0; k <= col0 + 1; ++k) {
                     sw += heat.at<float>(r, k);
                     so += heat.at<float>(r, k) * open.at<float>(r, k);
                     sum_o += open.at<float>(r, k);

@@ -21,8 +21,8 @@
 //   7. the second look, when hand.json has a "look" entry: the strongest candidates (peaks from
 //      look.floor up, which step 4 finds even below the threshold; at most `looks`; only those
 //      under S / span input pixels in radius) are each cut out (a square of frame pixels, black
-//      outside the frame) and resized (INTER_LINEAR) into an S x S patch span radii wide,
-//      centred on the candidate to half a frame pixel, and run through the look model;
+//      outside the frame) and resized (INTER_LINEAR) into an S x S patch about span radii
+//      wide, centred on the candidate, and run through the look model;
 //      the score becomes the mean of the frame peak and the patch's (the largest of the 4x4
 //      centre cells), open the patch's (heat-weighted over the 2x2 centre cells); then the
 //      threshold, strongest first again.

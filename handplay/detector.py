@@ -58,15 +58,16 @@ DEFAULT_MODEL = Path(str(resources.files("handplay").joinpath("models", "hand.on
 #: Second look (module docstring): how many candidates a frame, by default. Four hands (two
 #: players) at about 0.3 ms each; more players can ask for more.
 DEFAULT_LOOKS = 4
-#: Second look: peaks from this score up are candidates for a look. It is the
-#: tracker's keep threshold at the shipped threshold (``KEEP_RATIO`` 0.6 × 0.5), so every peak
-#: the tracker can use is looked at; a lower floor only added looks at noses and collars.
+#: Second look: peaks from this score up are candidates for a look. It is the tracker's keep
+#: threshold at the shipped threshold (``KEEP_RATIO`` 0.6 × 0.5), so every peak the tracker can
+#: use is looked at; on hagrid-val a floor of 0.25 made 2.2 looks a frame instead of 1.6 and
+#: found no more hands.
 LOOK_FLOOR = 0.3
 #: The patch side in pixels: 24×24 heatmap cells, about 15 % of the default input's pixels.
 LOOK_SIZE = 96
 #: The patch side in hand radii: the hand at 96 / 3 = 32 px (8 cells) in radius, with a radius
-#: of context on each side (a 2.5 r patch was as good, 5 r, a hand at 4.8 cells, lost a third of
-#: the open hands' gain).
+#: of context on each side (on hagrid-val 80 px at 2.5 r found a few more hands but called
+#: openness worse; 96 px at 5 r, a hand at 4.8 cells, called it worse than the frame pass).
 LOOK_SPAN = 3.0
 
 

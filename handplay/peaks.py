@@ -37,9 +37,11 @@ class Detection(NamedTuple):
         y: centre row, px.
         radius: hand radius, px.
         score: the heatmap peak value, 0..1 (format 2: how sure the model is that a hand is
-            there, open or not; format 1: an open, facing hand).
-        open: format-2 models: the ``open`` output at the peak cell, 0..1, the probability that
-            the hand is open and facing the camera; ``None`` for format-1 models.
+            there, open or not; format 1: an open, facing hand); for a hand the detector looked
+            at twice (:mod:`handplay.detector`, second look), the mean of the two peaks.
+        open: format-2 models: the ``open`` output at the peak cell (for a looked-at hand, the
+            patch's), 0..1, the probability that the hand is open and facing the camera;
+            ``None`` for format-1 models.
     """
 
     x: float

@@ -322,6 +322,8 @@ class Detector:
         n = len(chosen)
         if n == 0:
             return found
+        if len(self._patches) < n:  # looks was raised after construction
+            self._patches = np.empty((n, 3, LOOK_SIZE, LOOK_SIZE), np.float32)
         patches = self._patches[:n]
         for k, d in enumerate(found[i] for i in chosen):
             # centre to 1/64 px and radius to 1/16 px: another runtime's outputs (1e-6 off) then
@@ -398,7 +400,8 @@ def look_patch(
     The patch is ``cv2.resize`` (``INTER_LINEAR``, as the letterbox) of the frame pixels from
     :func:`look_origin` ``(x0, y0)``, at ``fx = (S / 2) / (x − x0 + 0.5)`` (and so ``fy``): then
     patch pixel ``j`` samples the frame at ``x0 + (j + 0.5) / fx − 0.5``, so ``(x, y)`` is
-    exactly the patch's middle, and ``fx``, ``fy`` are within ``scale / S`` of ``scale`` (1-3 %).
+    exactly the patch's middle, and ``fx``, ``fy`` differ from ``scale`` by a fraction of about
+    ``scale / S`` at most (3 % for a hand magnified 3 times).
     Frame pixels outside the frame are black, as the letterbox pads. A crop and a resize rather
     than one ``cv2.warpAffine``: OpenCV's resize gives the same pixels in every version, its
     warps do not (a grey level here and there between 4.6 and 5.x), and the C++ example makes the
@@ -421,9 +424,9 @@ def look_patch(
         region = frame[y0 : y0 + span_y, x0 : x0 + span_x]  # a view
     else:  # near an edge: the part inside the frame on black
         region = np.zeros((span_y, span_x, 3), np.uint8)
-        fx0, fx1, fy0, fy1 = max(x0, 0), min(x0 + span_x, w), max(y0, 0), min(y0 + span_y, h)
-        if fx0 < fx1 and fy0 < fy1:
-            region[fy0 - y0 : fy1 - y0, fx0 - x0 : fx1 - x0] = frame[fy0:fy1, fx0:fx1]
+        ix0, ix1, iy0, iy1 = max(x0, 0), min(x0 + span_x, w), max(y0, 0), min(y0 + span_y, h)
+        if ix0 < ix1 and iy0 < iy1:
+            region[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] = frame[iy0:iy1, ix0:ix1]
     patch = cv2.resize(region, None, fx=fx, fy=fy, interpolation=cv2.INTER_LINEAR)
     for ch in range(3):  # BGR -> RGB planes, 0..1, as contract.to_input
         np.multiply(patch[:side, :side, 2 - ch], np.float32(1 / 255), out=out[ch], casting="unsafe")

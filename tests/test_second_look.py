@@ -61,6 +61,10 @@ def test_only_the_strongest_candidates_get_a_look(disc_model):
     assert (changed[0].x, changed[0].y) == strongest
     assert [d.score for d in found] == sorted((d.score for d in found), reverse=True)
     assert set(det.timings) == {"preprocess", "inference", "peaks", "look"}
+    det.looks = 3  # raised after construction: all three are looked at
+    assert sorted(d.score for d in det.detect(frame)) == pytest.approx(
+        sorted(d.score for d in Detector(disc_model, looks=3).detect(frame))
+    )
 
 
 def test_a_candidate_below_the_look_floor_is_not_looked_at(disc_model):

@@ -20,6 +20,7 @@ Examples::
     python -m handplay.bench --peaks       # sub-cell refinement accuracy on synthetic blobs
     python -m handplay.bench --smoothing   # jitter and lag of the filters on synthetic paths
     python -m handplay.bench --tracking --source clip.mp4  # id churn at each keep threshold
+    python -m handplay.bench --looks 0     # the frame pass alone, without the second look
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def _detector_table(
     frame_sizes: list[tuple[int, int]],
     calls: int,
     threads: int,
+    looks: int | None = None,
 ) -> None:
     """Print the detector-alone table: median ms per stage and per ``detect`` call."""
     import time
@@ -74,7 +76,8 @@ def _detector_table(
 
     # Load every reach's detector before the header, so a bad model is an error, not a table
     # with no rows.
-    detectors = {reach: Detector(model, threads=threads, reach=reach) for reach in reaches}
+    kw = {} if looks is None else {"looks": looks}
+    detectors = {reach: Detector(model, threads=threads, reach=reach, **kw) for reach in reaches}
     cv_threads = cv2.getNumThreads()
     cv2.setNumThreads(1)  # as the input thread runs it
     print(f"detector alone, median of {calls} calls ({threads} onnxruntime thread(s)):")
@@ -167,6 +170,7 @@ def _input_run(
         paced=not args.fast,
         input_size=args.size,
         reach=None if args.size else args.reach,
+        **({} if args.looks is None else {"looks": args.looks}),
     )
     inp.start()
     events = 0
@@ -207,7 +211,9 @@ def _input_run(
     return True
 
 
-def _tracking_table(model: str | None, source: str, max_hands: int = 4) -> None:
+def _tracking_table(
+    model: str | None, source: str, max_hands: int = 4, looks: int | None = None
+) -> None:
     """Print the tracker's churn on a video at several keep ratios (``--tracking``).
 
     A hand starts at the detector's threshold and, once entered, is kept by peaks down to
@@ -220,7 +226,9 @@ def _tracking_table(model: str | None, source: str, max_hands: int = 4) -> None:
     from handplay.sources import VideoFileSource
     from handplay.tracking import KEEP_RATIO, Tracker
 
-    det = Detector(model, threads=1, max_hands=max_hands)
+    det = Detector(
+        model, threads=1, max_hands=max_hands, **({} if looks is None else {"looks": looks})
+    )
     ratios = sorted({1.0, 0.8, KEEP_RATIO, 0.45}, reverse=True)
     clip = VideoFileSource(source, paced=False)
     clip.open()  # its first frame comes again from read()
@@ -302,7 +310,15 @@ def main(argv: list[str] | None = None) -> int:
         help="print the tracker's enters/leaves/flips on --source at each keep ratio instead",
     )
     parser.add_argument("--trials", type=int, default=2000, help="trials for --peaks")
+    parser.add_argument(
+        "--looks",
+        type=int,
+        default=None,
+        help="second looks a frame (default: the detector's; 0: the frame pass only)",
+    )
     args = parser.parse_args(argv)
+    if args.looks is not None and args.looks < 0:
+        parser.error(f"--looks is a whole number from 0, not {args.looks}")
     if args.tracking and not args.source:
         parser.error("--tracking needs --source VIDEO (a clip with hands in it)")
     # Headless by default: the Input runs open a window only because pygame's event queue
@@ -321,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     """Print the table the arguments ask for; the exit status, 1 if an Input run failed."""
     if args.tracking:
-        _tracking_table(args.model, args.source)
+        _tracking_table(args.model, args.source, looks=args.looks)
         return 0
     if args.peaks or args.smoothing:
         from handplay import accuracy
@@ -339,8 +355,9 @@ def _run(args: argparse.Namespace) -> int:
         args.model = make_disc_model(Path(tempfile.mkdtemp()) / "disc.onnx")
     if args.calls > 0:
         _detector_table(
-            args.model, ["near", "room", "hall"], args.frame_sizes, args.calls, args.threads
-        )
+            args.model, ["near", "room", "hall"], args.frame_sizes, args.calls, args.threads,
+            args.looks,
+        )  # fmt: skip
         print()
     sources = (
         [(args.source, None)]

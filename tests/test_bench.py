@@ -3,6 +3,8 @@ the figures are checked for shape and consistency, not for how fast this machine
 
 import re
 
+import pytest
+
 from handplay import bench
 
 STAGES = (
@@ -161,3 +163,20 @@ def test_tracking_table_needs_a_source(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--tracking"])
     assert "--tracking needs --source" in capsys.readouterr().err
+
+
+def test_bench_looks_zero_times_the_frame_pass_alone(disc_model, capsys):
+    argv = ["--model", str(disc_model), "--frames", "12", "--fast", "--calls", "3"]
+    assert bench.main(argv) == 0
+    looked = _detector_rows(capsys.readouterr().out)
+    assert bench.main(argv + ["--looks", "0"]) == 0
+    out = capsys.readouterr().out
+    plain = _detector_rows(out)
+    # the synthetic frames hold two discs: the disc model finds them, so the default detector
+    # looks at them again (at the near reach, where they are small enough), and --looks 0 not
+    near = [r for r in looked if r[1] == "near"]
+    assert near and all(float(r[6]) > 0 for r in near)
+    assert all(float(r[6]) == 0 for r in plain)
+    assert all(float(rows["second look"][2]) == 0 for _, rows in _stage_tables(out))
+    with pytest.raises(SystemExit):
+        bench.main(argv + ["--looks", "-1"])

@@ -30,15 +30,12 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
+from handplay.detector import DEFAULT_LOOKS, Detector, check_looks
 from handplay.sources import argument_type, parse_size
-
-if TYPE_CHECKING:
-    from handplay.detector import Detector
 
 
 def _synthetic_clip(frames: int, size: tuple[int, int] = (640, 360)) -> Iterator[np.ndarray]:
@@ -67,17 +64,16 @@ def _detector_table(
     frame_sizes: list[tuple[int, int]],
     calls: int,
     threads: int,
-    looks: int | None = None,
+    looks: int = DEFAULT_LOOKS,
 ) -> None:
     """Print the detector-alone table: median ms per stage and per ``detect`` call."""
     import time
 
-    from handplay.detector import Detector
-
     # Load every reach's detector before the header, so a bad model is an error, not a table
     # with no rows.
-    kw = {} if looks is None else {"looks": looks}
-    detectors = {reach: Detector(model, threads=threads, reach=reach, **kw) for reach in reaches}
+    detectors = {
+        reach: Detector(model, threads=threads, reach=reach, looks=looks) for reach in reaches
+    }
     cv_threads = cv2.getNumThreads()
     cv2.setNumThreads(1)  # as the input thread runs it
     print(f"detector alone, median of {calls} calls ({threads} onnxruntime thread(s)):")
@@ -125,6 +121,7 @@ def _look_table(det: Detector, frame_size: tuple[int, int], calls: int) -> None:
     """
     import time
 
+    from handplay.contract import letterbox_scale
     from handplay.peaks import Detection
 
     w, h = frame_size
@@ -133,8 +130,6 @@ def _look_table(det: Detector, frame_size: tuple[int, int], calls: int) -> None:
     print(f"second look ({w}x{h} frame, hands of radius {h // 10} px), median of {calls} calls:")
     print("| candidates | look ms | per candidate ms |")
     print("| --- | --- | --- |")
-    from handplay.contract import letterbox_scale
-
     scale = letterbox_scale(frame_size, det.input_size)
     looks = det.looks
     try:
@@ -170,7 +165,7 @@ def _input_run(
         paced=not args.fast,
         input_size=args.size,
         reach=None if args.size else args.reach,
-        **({} if args.looks is None else {"looks": args.looks}),
+        looks=args.looks,
     )
     inp.start()
     events = 0
@@ -212,7 +207,7 @@ def _input_run(
 
 
 def _tracking_table(
-    model: str | None, source: str, max_hands: int = 4, looks: int | None = None
+    model: str | None, source: str, max_hands: int = 4, looks: int = DEFAULT_LOOKS
 ) -> None:
     """Print the tracker's churn on a video at several keep ratios (``--tracking``).
 
@@ -222,13 +217,10 @@ def _tracking_table(
     each with a fresh tracker, so the rows differ only by the keep threshold: fewer enters
     (fewer new ids for the same people) is what it buys, hand-frames what it adds.
     """
-    from handplay.detector import Detector
     from handplay.sources import VideoFileSource
     from handplay.tracking import KEEP_RATIO, Tracker
 
-    det = Detector(
-        model, threads=1, max_hands=max_hands, **({} if looks is None else {"looks": looks})
-    )
+    det = Detector(model, threads=1, max_hands=max_hands, looks=looks)
     ratios = sorted({1.0, 0.8, KEEP_RATIO, 0.45}, reverse=True)
     clip = VideoFileSource(source, paced=False)
     clip.open()  # its first frame comes again from read()
@@ -312,13 +304,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=2000, help="trials for --peaks")
     parser.add_argument(
         "--looks",
-        type=int,
-        default=None,
-        help="second looks a frame (default: the detector's; 0: the frame pass only)",
+        type=argument_type(lambda text: check_looks(int(text))),
+        default=DEFAULT_LOOKS,
+        help=f"second looks a frame (default {DEFAULT_LOOKS}; 0: the frame pass only)",
     )
     args = parser.parse_args(argv)
-    if args.looks is not None and args.looks < 0:
-        parser.error(f"--looks is a whole number from 0, not {args.looks}")
     if args.tracking and not args.source:
         parser.error("--tracking needs --source VIDEO (a clip with hands in it)")
     # Headless by default: the Input runs open a window only because pygame's event queue

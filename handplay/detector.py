@@ -134,8 +134,7 @@ class Detector:
         ):
             raise ValueError(f"input_size must be (width, height) above 0, not {input_size!r}")
         check_reach_or_size(reach, input_size)
-        if not isinstance(looks, int) or looks < 0:
-            raise ValueError(f"looks must be a whole number from 0 (no second look), not {looks!r}")
+        check_looks(looks)
         self.path = Path(model) if model is not None else DEFAULT_MODEL
         self.session = _open_session(self.path, threads)
         meta = self.session.get_modelmeta().custom_metadata_map
@@ -383,6 +382,17 @@ class Detector:
             Detection(float(x), float(y), float(max(r, 1.0) / s), float(sc), op)
             for x, y, r, sc, op in zip(xs, ys, radius_in, peaks.score, opens, strict=True)
         ]
+
+
+def check_looks(looks: object) -> int:
+    """``looks`` (candidates a frame given the second look) if it is a whole number from 0.
+
+    Raises:
+        ValueError: anything else, with the value.
+    """
+    if not isinstance(looks, int) or isinstance(looks, bool) or looks < 0:
+        raise ValueError(f"looks must be a whole number from 0 (no second look), not {looks!r}")
+    return looks
 
 
 def look_origin(x: float, y: float, scale: float, side: int) -> tuple[int, int]:

@@ -18,7 +18,7 @@ import numpy as np
 import pygame
 
 from handplay.calibration import Calibration
-from handplay.detector import DEFAULT_LOOKS, Detector
+from handplay.detector import DEFAULT_LOOKS, Detector, check_looks
 from handplay.events import EventPoster, reserve_event_types
 from handplay.reach import check_reach_or_size
 from handplay.smoothing import OneEuroFilter
@@ -195,7 +195,7 @@ class Input:
         self.input_size = input_size
         check_reach_or_size(reach, input_size)
         self.reach = reach
-        self.looks = looks
+        self.looks = check_looks(looks)
         self.paced = paced
         self._hysteresis = (enter_frames, leave_frames)
         if open_frames < 1:

@@ -154,3 +154,10 @@ def test_outside_the_frame_the_patch_is_black():
     assert patch[:, :, :47].max() == 0 and patch[:, :, 49:].min() == pytest.approx(200 / 255)
     far = look_patch(frame, -500.0, -500.0, 1.0)  # wholly outside
     assert far.max() == 0
+
+
+def test_input_refuses_bad_looks_on_construction():
+    import handplay
+
+    with pytest.raises(ValueError, match=r"looks must be a whole number from 0 .*-2"):
+        handplay.Input(looks=-2)
